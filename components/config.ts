@@ -1,0 +1,771 @@
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { KIND_NODE_IMAGE } from "./versions";
+import { PORT_ROLES, PortRole } from "./ports";
+
+/** Where the cluster comes from: a local kind cluster, or one the user already has. */
+export type ClusterMode = "kind" | "existing";
+/** Istio data plane: sidecar proxies, or ztunnel (plus waypoints) in ambient mode. */
+export type MeshMode = "sidecar" | "ambient";
+/** Mesh-wide PeerAuthentication mode. */
+export type MtlsMode = "STRICT" | "PERMISSIVE";
+/** Which API routes ingress traffic to Bookinfo. */
+export type IngressApi = "istio" | "gateway-api";
+/** How the ingress gateway runs: a Deployment, or a DaemonSet on nodes labelled for ingress. */
+export type GatewayKind = "Deployment" | "DaemonSet";
+/** meshConfig.outboundTrafficPolicy.mode. */
+export type OutboundTrafficPolicy = "ALLOW_ANY" | "REGISTRY_ONLY";
+/** A Bookinfo reviews version. */
+export type ReviewsVersion = "v1" | "v2" | "v3";
+/** How Kiali authenticates its users. */
+export type KialiAuth = "token" | "anonymous";
+
+/** A containerd registry mirror for the kind nodes (certs.d hosts.toml). */
+export interface RegistryMirror {
+    /** Registry host whose pulls are redirected, e.g. `docker.io`. */
+    readonly registry: string;
+    /** Mirror or pull-through cache URL, e.g. `http://host.docker.internal:5000`. */
+    readonly endpoint: string;
+}
+
+/** Settings of the local kind cluster. */
+export interface KindSettings {
+    /** Worker nodes besides the control plane. */
+    readonly workers: number;
+    /** kind node image, tag and digest. */
+    readonly nodeImage: string;
+    /** topology.kubernetes.io/region label of every node. */
+    readonly region: string;
+    /** topology.kubernetes.io/zone labels, assigned to nodes round robin. */
+    readonly zones: readonly string[];
+    /** Address the host ports are bound to. */
+    readonly listenAddress: string;
+    /** Host port of each exposed endpoint. */
+    readonly hostPorts: Readonly<Record<PortRole, number>>;
+    /** containerd registry mirrors. */
+    readonly registryMirrors: readonly RegistryMirror[];
+    /** Local Docker images to `kind load` after creating the cluster. */
+    readonly preloadImages: readonly string[];
+}
+
+/** Settings of an existing cluster. */
+export interface ExistingSettings {
+    /** Kubeconfig content, always secret. */
+    readonly kubeconfig: pulumi.Output<string>;
+    /** Context inside the kubeconfig; its current context when unset. */
+    readonly context?: string;
+    /** Where the kubeconfig came from, for messages. */
+    readonly source: "config" | "file";
+}
+
+/** CPU and memory requests and limits. */
+export interface Resources {
+    readonly requests: { readonly cpu: string; readonly memory: string };
+    readonly limits?: { readonly cpu?: string; readonly memory?: string };
+}
+
+/** Istio settings. */
+export interface IstioSettings {
+    readonly mode: MeshMode;
+    readonly mtls: MtlsMode;
+    readonly istiod: { readonly replicas: number; readonly resources: Resources; readonly podDisruptionBudget: boolean };
+    readonly gateway: {
+        readonly replicas: number;
+        readonly kind: GatewayKind;
+        /** Node labels the DaemonSet gateway runs on. */
+        readonly nodeSelector: Readonly<Record<string, string>>;
+    };
+    readonly meshConfig: {
+        readonly accessLogs: boolean;
+        readonly outboundTrafficPolicy: OutboundTrafficPolicy;
+        readonly localityLoadBalancing: boolean;
+    };
+    readonly gatewayApi: {
+        readonly install: boolean;
+        readonly channel: "standard" | "experimental";
+        /** A local copy of the CRD bundle for air-gapped machines. */
+        readonly localFile?: string;
+    };
+    /** Extra Helm values per chart, merged over the stack's own. */
+    readonly extraValues: Readonly<Record<"base" | "istiod" | "cni" | "ztunnel" | "gateway", Record<string, unknown>>>;
+}
+
+/** How `reviews` traffic is split. */
+export type ReviewsRouting =
+    | { readonly mode: "round-robin" }
+    | { readonly mode: "weighted"; readonly weights: Readonly<Record<ReviewsVersion, number>> }
+    | { readonly mode: "pinned"; readonly version: ReviewsVersion };
+
+/** A fault injected into calls to `ratings`. */
+export type RatingsFault =
+    | { readonly kind: "delay"; readonly percent: number; readonly delaySeconds: number; readonly user?: string }
+    | { readonly kind: "abort"; readonly percent: number; readonly httpStatus: number; readonly user?: string };
+
+/** Bookinfo settings. */
+export interface BookinfoSettings {
+    readonly enabled: boolean;
+    readonly ingressApi: IngressApi;
+    /** Host names Bookinfo answers to at the ingress. */
+    readonly hostnames: readonly string[];
+    readonly reviews: ReviewsRouting;
+    /** Requests with header `end-user: <user>` go to this version. */
+    readonly headerRoute?: { readonly user: string; readonly version: ReviewsVersion };
+    readonly ratingsFault?: RatingsFault;
+    /** Timeout of calls to reviews, in seconds. */
+    readonly timeoutSeconds?: number;
+    readonly retries?: { readonly attempts: number; readonly perTryTimeoutSeconds: number };
+    /** Eject failing endpoints (outlier detection) on every Bookinfo service. */
+    readonly outlierDetection: boolean;
+    /** Deny by default and allow only the Bookinfo call graph. */
+    readonly authorization: boolean;
+    /** An external authorizer the user runs, checked for every request to productpage. */
+    readonly extAuthz?: { readonly name: string; readonly service: string; readonly port: number };
+    /** HTTPS on the ingress with a user-supplied certificate. */
+    readonly tls?: { readonly certificate: pulumi.Output<string>; readonly privateKey: pulumi.Output<string> };
+}
+
+/** Observability addon settings. */
+export interface ObservabilitySettings {
+    readonly prometheus: boolean;
+    readonly grafana: boolean;
+    readonly jaeger: boolean;
+    readonly kiali: boolean;
+    readonly kubernetesDashboard: boolean;
+    /** Percentage of requests traced. */
+    readonly tracingSamplingPercent: number;
+    readonly kialiAuth: KialiAuth;
+}
+
+/** The whole, validated stack configuration. */
+export interface StackConfig {
+    readonly stack: string;
+    readonly clusterMode: ClusterMode;
+    readonly clusterName: string;
+    readonly kind?: KindSettings;
+    readonly existing?: ExistingSettings;
+    readonly istio: IstioSettings;
+    readonly bookinfo: BookinfoSettings;
+    readonly observability: ObservabilitySettings;
+    /** Check the deployment from this machine once it is up. */
+    readonly verifyDeployment: boolean;
+}
+
+/** Config values as they arrive, before validation. Scalars are strings, objects are unchecked. */
+export interface RawConfig {
+    readonly stack: string;
+    readonly clusterMode?: string;
+    readonly clusterName?: string;
+    readonly meshMode?: string;
+    readonly kubeContext?: string;
+    readonly kubeconfig?: pulumi.Output<string>;
+    /** Content of the default kubeconfig file, read only when clusterMode is existing and no kubeconfig is set. */
+    readonly kubeconfigFile?: { readonly path: string; readonly content?: string };
+    readonly verifyDeployment?: string;
+    readonly ingressTlsCert?: pulumi.Output<string>;
+    readonly ingressTlsKey?: pulumi.Output<string>;
+    readonly kind?: unknown;
+    readonly istio?: unknown;
+    readonly bookinfo?: unknown;
+    readonly observability?: unknown;
+}
+
+/**
+ * Thrown when config is invalid; lists every problem. A RunError, so Pulumi prints the
+ * message without a stack trace.
+ */
+export class ConfigError extends pulumi.RunError {
+    constructor(readonly problems: readonly string[]) {
+        super(
+            `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+        );
+        this.name = "ConfigError";
+    }
+}
+
+/** Default host ports of the exposed endpoints on kind. */
+export const DEFAULT_HOST_PORTS: Readonly<Record<PortRole, number>> = {
+    http: 8080,
+    https: 8443,
+    prometheus: 9090,
+    grafana: 3000,
+    jaeger: 16686,
+    kiali: 20001,
+    dashboard: 8444,
+};
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
+const IMAGE_REF = /^[a-z0-9]+([._\-/:][a-zA-Z0-9]+)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+const MAX_WORKERS = 5;
+
+/** Collects problems with the `key must ... (got value). Fix: ...` phrasing. */
+class Problems {
+    readonly list: string[] = [];
+    add(message: string): void {
+        this.list.push(message);
+    }
+}
+
+function show(value: unknown): string {
+    if (value === undefined) return "nothing";
+    if (typeof value === "string") return JSON.stringify(value);
+    return JSON.stringify(value) ?? String(value);
+}
+
+type Obj = Record<string, unknown>;
+
+function isObject(value: unknown): value is Obj {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Reads a structured config key: missing is `{}`, anything but an object is a problem. */
+function section(p: Problems, key: string, value: unknown): Obj {
+    if (value === undefined) return {};
+    if (isObject(value)) return value;
+    p.add(`${key} must be an object (got ${show(value)}). Fix: set it as YAML under ${key}: in Pulumi.<stack>.yaml.`);
+    return {};
+}
+
+/** Rejects keys nobody reads, so a typo does not silently fall back to a default. */
+function onlyKeys(p: Problems, key: string, obj: Obj, allowed: readonly string[]): void {
+    for (const k of Object.keys(obj)) {
+        if (!allowed.includes(k)) {
+            p.add(`${key}.${k} is not a known setting (got ${show(obj[k])}). Fix: use one of ${allowed.join(", ")}.`);
+        }
+    }
+}
+
+function bool(p: Problems, key: string, value: unknown, fallback: boolean): boolean {
+    if (value === undefined) return fallback;
+    if (typeof value === "boolean") return value;
+    if (value === "true" || value === "false") return value === "true";
+    p.add(`${key} must be true or false (got ${show(value)}).`);
+    return fallback;
+}
+
+function int(p: Problems, key: string, value: unknown, fallback: number, min: number, max: number): number {
+    if (value === undefined) return fallback;
+    const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+    if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) {
+        p.add(`${key} must be a whole number between ${min} and ${max} (got ${show(value)}).`);
+        return fallback;
+    }
+    return n;
+}
+
+function oneOf<T extends string>(p: Problems, key: string, value: unknown, allowed: readonly T[], fallback: T, fix?: string): T {
+    if (value === undefined) return fallback;
+    if (typeof value === "string" && (allowed as readonly string[]).includes(value)) return value as T;
+    p.add(`${key} must be one of ${allowed.map((a) => `"${a}"`).join(", ")} (got ${show(value)}).${fix ? ` Fix: ${fix}` : ""}`);
+    return fallback;
+}
+
+/** A scalar key declared with a default in Pulumi.yaml, so it can only be missing if Pulumi.yaml was edited. */
+function declared(p: Problems, key: string, value: string | undefined): string | undefined {
+    if (value === undefined) {
+        p.add(
+            `${key} is missing (got nothing). Fix: restore its declaration and default under config: in Pulumi.yaml, or pulumi config set ${key} <value>.`,
+        );
+    }
+    return value;
+}
+
+function str(p: Problems, key: string, value: unknown, fallback: string): string {
+    if (value === undefined) return fallback;
+    if (typeof value === "string" && value.length > 0) return value;
+    p.add(`${key} must be a non-empty string (got ${show(value)}).`);
+    return fallback;
+}
+
+function stringList(p: Problems, key: string, value: unknown, fallback: readonly string[]): string[] {
+    if (value === undefined) return [...fallback];
+    if (Array.isArray(value) && value.every((v) => typeof v === "string" && v.length > 0)) return value as string[];
+    p.add(`${key} must be a list of non-empty strings (got ${show(value)}).`);
+    return [...fallback];
+}
+
+function stringMap(p: Problems, key: string, value: unknown): Record<string, unknown> {
+    if (value === undefined) return {};
+    if (isObject(value)) return value;
+    p.add(`${key} must be an object of Helm values (got ${show(value)}).`);
+    return {};
+}
+
+function isIPv4(value: string): boolean {
+    const parts = value.split(".");
+    return parts.length === 4 && parts.every((x) => /^\d{1,3}$/.test(x) && Number(x) <= 255);
+}
+
+function validateKind(p: Problems, raw: unknown): KindSettings {
+    const k = section(p, "kind", raw);
+    onlyKeys(p, "kind", k, ["workers", "nodeImage", "region", "zones", "listenAddress", "hostPorts", "registryMirrors", "preloadImages"]);
+    const workers = int(p, "kind.workers", k.workers, 0, 0, MAX_WORKERS);
+    const nodeImage = str(p, "kind.nodeImage", k.nodeImage, KIND_NODE_IMAGE);
+    if (nodeImage !== KIND_NODE_IMAGE && !IMAGE_REF.test(nodeImage)) {
+        p.add(`kind.nodeImage must be an image reference such as "kindest/node:v1.35.8@sha256:..." (got ${show(nodeImage)}).`);
+    }
+    const region = str(p, "kind.region", k.region, "local");
+    if (!LABEL_VALUE.test(region) || region.length > 63) {
+        p.add(`kind.region must be a Kubernetes label value (letters, digits, "-", "_", ".", at most 63) (got ${show(region)}).`);
+    }
+    const zones = stringList(p, "kind.zones", k.zones, ["local-a"]);
+    if (zones.length === 0) p.add(`kind.zones must name at least one zone (got []). Fix: for example ["zone-a", "zone-b"].`);
+    for (const z of zones) {
+        if (!LABEL_VALUE.test(z) || z.length > 63) p.add(`kind.zones entry ${show(z)} must be a Kubernetes label value.`);
+    }
+    if (new Set(zones).size !== zones.length) p.add(`kind.zones must not repeat a zone (got ${show(zones)}).`);
+    if (zones.length > workers + 1) {
+        p.add(
+            `kind.zones names ${zones.length} zones but the cluster has only ${workers + 1} node(s) (got ${show(zones)}). Fix: add workers (kind.workers) or list fewer zones.`,
+        );
+    }
+    const listenAddress = str(p, "kind.listenAddress", k.listenAddress, "127.0.0.1");
+    if (!isIPv4(listenAddress)) {
+        p.add(`kind.listenAddress must be an IPv4 address such as "127.0.0.1" (got ${show(listenAddress)}).`);
+    }
+
+    const portsRaw = section(p, "kind.hostPorts", k.hostPorts);
+    onlyKeys(p, "kind.hostPorts", portsRaw, PORT_ROLES);
+    const hostPorts = {} as Record<PortRole, number>;
+    for (const role of PORT_ROLES) {
+        hostPorts[role] = int(p, `kind.hostPorts.${role}`, portsRaw[role], DEFAULT_HOST_PORTS[role], 1, 65535);
+    }
+    const seen = new Map<number, PortRole>();
+    for (const role of PORT_ROLES) {
+        const other = seen.get(hostPorts[role]);
+        if (other) {
+            p.add(
+                `kind.hostPorts.${role} must differ from kind.hostPorts.${other} (both got ${hostPorts[role]}). Fix: give each endpoint its own host port.`,
+            );
+        }
+        seen.set(hostPorts[role], role);
+    }
+
+    const registryMirrors: RegistryMirror[] = [];
+    if (k.registryMirrors !== undefined) {
+        if (!Array.isArray(k.registryMirrors)) {
+            p.add(`kind.registryMirrors must be a list of {registry, endpoint} (got ${show(k.registryMirrors)}).`);
+        } else {
+            k.registryMirrors.forEach((m: unknown, i: number) => {
+                const key = `kind.registryMirrors[${i}]`;
+                if (!isObject(m) || typeof m.registry !== "string" || typeof m.endpoint !== "string") {
+                    p.add(`${key} must be {registry: "docker.io", endpoint: "http://host:5000"} (got ${show(m)}).`);
+                    return;
+                }
+                if (!/^[a-z0-9.-]+(:\d+)?$/.test(m.registry)) {
+                    p.add(`${key}.registry must be a registry host such as "docker.io" (got ${show(m.registry)}).`);
+                }
+                if (!/^https?:\/\/[^\s/]+/.test(m.endpoint)) {
+                    p.add(`${key}.endpoint must be an http:// or https:// URL (got ${show(m.endpoint)}).`);
+                }
+                registryMirrors.push({ registry: m.registry, endpoint: m.endpoint });
+            });
+        }
+    }
+    const preloadImages = stringList(p, "kind.preloadImages", k.preloadImages, []);
+    for (const image of preloadImages) {
+        if (!IMAGE_REF.test(image))
+            p.add(`kind.preloadImages entry ${show(image)} must be an image reference such as "registry.istio.io/release/proxyv2:1.30.3".`);
+    }
+    return { workers, nodeImage, region, zones, listenAddress, hostPorts, registryMirrors, preloadImages };
+}
+
+function validateResources(p: Problems, key: string, raw: unknown, fallback: Resources): Resources {
+    if (raw === undefined) return fallback;
+    const r = section(p, key, raw);
+    const requests = section(p, `${key}.requests`, r.requests);
+    const limits = r.limits === undefined ? undefined : section(p, `${key}.limits`, r.limits);
+    const quantity = (k: string, v: unknown, f: string | undefined): string | undefined => {
+        if (v === undefined) return f;
+        if (typeof v === "string" && QUANTITY.test(v)) return v;
+        p.add(`${k} must be a Kubernetes quantity such as "500m" or "512Mi" (got ${show(v)}).`);
+        return f;
+    };
+    return {
+        requests: {
+            cpu: quantity(`${key}.requests.cpu`, requests.cpu, fallback.requests.cpu) ?? fallback.requests.cpu,
+            memory: quantity(`${key}.requests.memory`, requests.memory, fallback.requests.memory) ?? fallback.requests.memory,
+        },
+        limits: limits
+            ? {
+                  cpu: quantity(`${key}.limits.cpu`, limits.cpu, undefined),
+                  memory: quantity(`${key}.limits.memory`, limits.memory, undefined),
+              }
+            : fallback.limits,
+    };
+}
+
+function validateIstio(p: Problems, rawMode: string | undefined, raw: unknown): IstioSettings {
+    const mode = oneOf<MeshMode>(
+        p,
+        "meshMode",
+        declared(p, "meshMode", rawMode),
+        ["sidecar", "ambient"],
+        "sidecar",
+        "pulumi config set meshMode sidecar (or ambient).",
+    );
+    const i = section(p, "istio", raw);
+    onlyKeys(p, "istio", i, ["mtls", "istiod", "gateway", "meshConfig", "gatewayApi", "extraValues"]);
+    const mtls = oneOf<MtlsMode>(p, "istio.mtls", i.mtls, ["STRICT", "PERMISSIVE"], "STRICT");
+
+    const d = section(p, "istio.istiod", i.istiod);
+    onlyKeys(p, "istio.istiod", d, ["replicas", "resources", "podDisruptionBudget"]);
+    const istiodReplicas = int(p, "istio.istiod.replicas", d.replicas, 1, 1, 5);
+    const istiodPdb = bool(p, "istio.istiod.podDisruptionBudget", d.podDisruptionBudget, istiodReplicas > 1);
+    if (istiodPdb && istiodReplicas < 2) {
+        p.add(
+            `istio.istiod.podDisruptionBudget needs istio.istiod.replicas of 2 or more (got ${istiodReplicas}): with one replica a budget of minAvailable 1 blocks every node drain. Fix: raise the replicas or set podDisruptionBudget to false.`,
+        );
+    }
+    const istiodResources = validateResources(p, "istio.istiod.resources", d.resources, {
+        requests: { cpu: "200m", memory: "512Mi" },
+    });
+
+    const g = section(p, "istio.gateway", i.gateway);
+    onlyKeys(p, "istio.gateway", g, ["replicas", "kind", "nodeSelector"]);
+    const gatewayKind = oneOf<GatewayKind>(p, "istio.gateway.kind", g.kind, ["Deployment", "DaemonSet"], "Deployment");
+    const gatewayReplicas = int(p, "istio.gateway.replicas", g.replicas, 1, 1, 10);
+    let nodeSelector: Record<string, string> = { "ingress-ready": "true" };
+    if (g.nodeSelector !== undefined) {
+        if (isObject(g.nodeSelector) && Object.values(g.nodeSelector).every((v) => typeof v === "string")) {
+            nodeSelector = g.nodeSelector as Record<string, string>;
+        } else {
+            p.add(`istio.gateway.nodeSelector must map label names to string values (got ${show(g.nodeSelector)}).`);
+        }
+    }
+
+    const m = section(p, "istio.meshConfig", i.meshConfig);
+    onlyKeys(p, "istio.meshConfig", m, ["accessLogs", "outboundTrafficPolicy", "localityLoadBalancing"]);
+    const meshConfig = {
+        accessLogs: bool(p, "istio.meshConfig.accessLogs", m.accessLogs, true),
+        outboundTrafficPolicy: oneOf<OutboundTrafficPolicy>(
+            p,
+            "istio.meshConfig.outboundTrafficPolicy",
+            m.outboundTrafficPolicy,
+            ["ALLOW_ANY", "REGISTRY_ONLY"],
+            "ALLOW_ANY",
+        ),
+        localityLoadBalancing: bool(p, "istio.meshConfig.localityLoadBalancing", m.localityLoadBalancing, true),
+    };
+
+    const ga = section(p, "istio.gatewayApi", i.gatewayApi);
+    onlyKeys(p, "istio.gatewayApi", ga, ["install", "channel", "localFile"]);
+    const gatewayApi = {
+        install: bool(p, "istio.gatewayApi.install", ga.install, true),
+        channel: oneOf<"standard" | "experimental">(p, "istio.gatewayApi.channel", ga.channel, ["standard", "experimental"], "standard"),
+        localFile: ga.localFile === undefined ? undefined : str(p, "istio.gatewayApi.localFile", ga.localFile, ""),
+    };
+
+    const ev = section(p, "istio.extraValues", i.extraValues);
+    onlyKeys(p, "istio.extraValues", ev, ["base", "istiod", "cni", "ztunnel", "gateway"]);
+    const extraValues = {
+        base: stringMap(p, "istio.extraValues.base", ev.base),
+        istiod: stringMap(p, "istio.extraValues.istiod", ev.istiod),
+        cni: stringMap(p, "istio.extraValues.cni", ev.cni),
+        ztunnel: stringMap(p, "istio.extraValues.ztunnel", ev.ztunnel),
+        gateway: stringMap(p, "istio.extraValues.gateway", ev.gateway),
+    };
+    return {
+        mode,
+        mtls,
+        istiod: { replicas: istiodReplicas, resources: istiodResources, podDisruptionBudget: istiodPdb },
+        gateway: { replicas: gatewayReplicas, kind: gatewayKind, nodeSelector },
+        meshConfig,
+        gatewayApi,
+        extraValues,
+    };
+}
+
+const VERSIONS: readonly ReviewsVersion[] = ["v1", "v2", "v3"];
+
+function validateReviews(p: Problems, raw: unknown): ReviewsRouting {
+    const r = section(p, "bookinfo.reviews", raw);
+    onlyKeys(p, "bookinfo.reviews", r, ["mode", "weights", "version"]);
+    const mode = oneOf(p, "bookinfo.reviews.mode", r.mode, ["round-robin", "weighted", "pinned"] as const, "round-robin");
+    switch (mode) {
+        case "round-robin":
+            return { mode };
+        case "pinned":
+            return { mode, version: oneOf(p, "bookinfo.reviews.version", r.version ?? "v1", VERSIONS, "v1") };
+        case "weighted": {
+            const w = section(p, "bookinfo.reviews.weights", r.weights);
+            onlyKeys(p, "bookinfo.reviews.weights", w, VERSIONS);
+            const weights = {} as Record<ReviewsVersion, number>;
+            for (const v of VERSIONS) weights[v] = int(p, `bookinfo.reviews.weights.${v}`, w[v], 0, 0, 100);
+            const total = VERSIONS.reduce((sum, v) => sum + weights[v], 0);
+            if (total !== 100) {
+                p.add(
+                    `bookinfo.reviews.weights must add up to 100 (got ${VERSIONS.map((v) => `${v}=${weights[v]}`).join(", ")}, total ${total}). Fix: for a 90/10 canary set v1: 90 and v3: 10.`,
+                );
+            }
+            return { mode, weights };
+        }
+        default: {
+            const unreachable: never = mode;
+            throw new Error(`unhandled reviews mode ${String(unreachable)}`);
+        }
+    }
+}
+
+function validateFault(p: Problems, raw: unknown): RatingsFault | undefined {
+    if (raw === undefined) return undefined;
+    const f = section(p, "bookinfo.ratingsFault", raw);
+    onlyKeys(p, "bookinfo.ratingsFault", f, ["kind", "percent", "delaySeconds", "httpStatus", "user"]);
+    const kind = oneOf(p, "bookinfo.ratingsFault.kind", f.kind, ["delay", "abort"] as const, "delay");
+    const percent = int(p, "bookinfo.ratingsFault.percent", f.percent, 100, 1, 100);
+    const user = f.user === undefined ? undefined : str(p, "bookinfo.ratingsFault.user", f.user, "jason");
+    if (kind === "delay") {
+        return { kind, percent, delaySeconds: int(p, "bookinfo.ratingsFault.delaySeconds", f.delaySeconds, 7, 1, 60), user };
+    }
+    return { kind, percent, httpStatus: int(p, "bookinfo.ratingsFault.httpStatus", f.httpStatus, 500, 400, 599), user };
+}
+
+function validateBookinfo(
+    p: Problems,
+    raw: unknown,
+    clusterMode: ClusterMode,
+    tlsCert: pulumi.Output<string> | undefined,
+    tlsKey: pulumi.Output<string> | undefined,
+): BookinfoSettings {
+    const b = section(p, "bookinfo", raw);
+    onlyKeys(p, "bookinfo", b, [
+        "enabled",
+        "ingressApi",
+        "hostnames",
+        "reviews",
+        "headerRoute",
+        "ratingsFault",
+        "timeoutSeconds",
+        "retries",
+        "outlierDetection",
+        "authorization",
+        "extAuthz",
+        "tls",
+    ]);
+    const enabled = bool(p, "bookinfo.enabled", b.enabled, true);
+    const ingressApi = oneOf<IngressApi>(p, "bookinfo.ingressApi", b.ingressApi, ["istio", "gateway-api"], "istio");
+    // On kind the URL is http://localhost:<port>; an existing cluster's address is only known after its
+    // load balancer answers, so it falls back to any host unless the user names one.
+    const hostnames = stringList(p, "bookinfo.hostnames", b.hostnames, clusterMode === "kind" ? ["localhost"] : ["*"]);
+    for (const h of hostnames) {
+        if (h !== "*" && !/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(h)) {
+            p.add(`bookinfo.hostnames entry ${show(h)} must be a DNS name such as "bookinfo.example.com".`);
+        }
+    }
+    if (ingressApi === "gateway-api" && hostnames.includes("*") && hostnames.length > 1) {
+        p.add(`bookinfo.hostnames must not mix "*" with names (got ${show(hostnames)}).`);
+    }
+    const reviews = validateReviews(p, b.reviews);
+    let headerRoute: BookinfoSettings["headerRoute"];
+    if (b.headerRoute !== undefined) {
+        const h = section(p, "bookinfo.headerRoute", b.headerRoute);
+        onlyKeys(p, "bookinfo.headerRoute", h, ["user", "version"]);
+        headerRoute = {
+            user: str(p, "bookinfo.headerRoute.user", h.user, "jason"),
+            version: oneOf(p, "bookinfo.headerRoute.version", h.version ?? "v2", VERSIONS, "v2"),
+        };
+    }
+    const ratingsFault = validateFault(p, b.ratingsFault);
+    const timeoutSeconds = b.timeoutSeconds === undefined ? undefined : int(p, "bookinfo.timeoutSeconds", b.timeoutSeconds, 10, 1, 300);
+    let retries: BookinfoSettings["retries"];
+    if (b.retries !== undefined) {
+        const r = section(p, "bookinfo.retries", b.retries);
+        onlyKeys(p, "bookinfo.retries", r, ["attempts", "perTryTimeoutSeconds"]);
+        retries = {
+            attempts: int(p, "bookinfo.retries.attempts", r.attempts, 3, 1, 10),
+            perTryTimeoutSeconds: int(p, "bookinfo.retries.perTryTimeoutSeconds", r.perTryTimeoutSeconds, 2, 1, 60),
+        };
+        if (timeoutSeconds !== undefined && retries.perTryTimeoutSeconds > timeoutSeconds) {
+            p.add(
+                `bookinfo.retries.perTryTimeoutSeconds (${retries.perTryTimeoutSeconds}) must not exceed bookinfo.timeoutSeconds (${timeoutSeconds}).`,
+            );
+        }
+    }
+    let extAuthz: BookinfoSettings["extAuthz"];
+    if (b.extAuthz !== undefined) {
+        const e = section(p, "bookinfo.extAuthz", b.extAuthz);
+        onlyKeys(p, "bookinfo.extAuthz", e, ["name", "service", "port"]);
+        extAuthz = {
+            name: str(p, "bookinfo.extAuthz.name", e.name, "ext-authz"),
+            service: str(p, "bookinfo.extAuthz.service", e.service, ""),
+            port: int(p, "bookinfo.extAuthz.port", e.port, 9000, 1, 65535),
+        };
+        if (!/^[a-z0-9.-]+\.svc(\.cluster\.local)?$/.test(extAuthz.service)) {
+            p.add(
+                `bookinfo.extAuthz.service must be a cluster service host such as "ext-authz.auth.svc.cluster.local" (got ${show(e.service)}).`,
+            );
+        }
+    }
+    const tlsWanted = bool(p, "bookinfo.tls", b.tls, false);
+    let tls: BookinfoSettings["tls"];
+    if (tlsWanted) {
+        if (!tlsCert || !tlsKey) {
+            p.add(
+                `bookinfo.tls is true but ingressTlsCert and ingressTlsKey are not both set (got ${tlsCert ? "a certificate" : "no certificate"} and ${tlsKey ? "a key" : "no key"}). Fix: pulumi config set --secret ingressTlsCert < tls.crt && pulumi config set --secret ingressTlsKey < tls.key`,
+            );
+        } else {
+            tls = { certificate: tlsCert, privateKey: tlsKey };
+        }
+    }
+    return {
+        enabled,
+        ingressApi,
+        hostnames,
+        reviews,
+        headerRoute,
+        ratingsFault,
+        timeoutSeconds,
+        retries,
+        outlierDetection: bool(p, "bookinfo.outlierDetection", b.outlierDetection, true),
+        authorization: bool(p, "bookinfo.authorization", b.authorization, true),
+        extAuthz,
+        tls,
+    };
+}
+
+function validateObservability(p: Problems, raw: unknown, kind: KindSettings | undefined): ObservabilitySettings {
+    const o = section(p, "observability", raw);
+    onlyKeys(p, "observability", o, [
+        "prometheus",
+        "grafana",
+        "jaeger",
+        "kiali",
+        "kubernetesDashboard",
+        "tracingSamplingPercent",
+        "kialiAuth",
+    ]);
+    const settings: ObservabilitySettings = {
+        prometheus: bool(p, "observability.prometheus", o.prometheus, true),
+        grafana: bool(p, "observability.grafana", o.grafana, true),
+        jaeger: bool(p, "observability.jaeger", o.jaeger, true),
+        kiali: bool(p, "observability.kiali", o.kiali, true),
+        kubernetesDashboard: bool(p, "observability.kubernetesDashboard", o.kubernetesDashboard, false),
+        tracingSamplingPercent: int(p, "observability.tracingSamplingPercent", o.tracingSamplingPercent, 100, 0, 100),
+        kialiAuth: oneOf<KialiAuth>(p, "observability.kialiAuth", o.kialiAuth, ["token", "anonymous"], "token"),
+    };
+    if (settings.grafana && !settings.prometheus) {
+        p.add(
+            `observability.grafana needs observability.prometheus (got grafana true, prometheus false). Fix: enable prometheus or disable grafana.`,
+        );
+    }
+    if (settings.kiali && !settings.prometheus) {
+        p.add(
+            `observability.kiali needs observability.prometheus (got kiali true, prometheus false). Fix: enable prometheus or disable kiali.`,
+        );
+    }
+    if (settings.kialiAuth === "anonymous" && (!kind || kind.listenAddress !== "127.0.0.1")) {
+        p.add(
+            `observability.kialiAuth may be "anonymous" only on kind with kind.listenAddress "127.0.0.1" (got ${kind ? show(kind.listenAddress) : "an existing cluster"}). Fix: pulumi config set --path observability.kialiAuth token`,
+        );
+    }
+    return settings;
+}
+
+/**
+ * Validates raw stack config and returns it typed and frozen. Reports every problem at once
+ * by throwing a {@link ConfigError}; creates nothing.
+ */
+export function validateConfig(raw: RawConfig): StackConfig {
+    const p = new Problems();
+    const stackFlag = `--stack ${raw.stack}`;
+    const clusterMode = oneOf<ClusterMode>(
+        p,
+        "clusterMode",
+        declared(p, "clusterMode", raw.clusterMode),
+        ["kind", "existing"],
+        "kind",
+        `pulumi config set clusterMode kind ${stackFlag}`,
+    );
+    const clusterName = declared(p, "clusterName", raw.clusterName) ?? "";
+    if (raw.clusterName !== undefined && (!DNS1123_LABEL.test(clusterName) || clusterName.length > 40)) {
+        p.add(
+            `clusterName must be a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit, at most 40 characters (got ${show(clusterName)}). Fix: pulumi config set clusterName istio-dev ${stackFlag}`,
+        );
+    }
+    let kind: KindSettings | undefined;
+    let existing: ExistingSettings | undefined;
+    if (clusterMode === "kind") {
+        kind = validateKind(p, raw.kind);
+    } else {
+        if (raw.kind !== undefined) {
+            p.add(
+                `kind is set but clusterMode is "existing" (got kind: ${show(raw.kind)}). Fix: remove the kind section or set clusterMode to kind.`,
+            );
+        }
+        const context = raw.kubeContext === undefined || raw.kubeContext === "" ? undefined : raw.kubeContext;
+        if (raw.kubeconfig) {
+            existing = { kubeconfig: raw.kubeconfig, context, source: "config" };
+        } else if (context && raw.kubeconfigFile?.content !== undefined) {
+            existing = { kubeconfig: pulumi.secret(raw.kubeconfigFile.content), context, source: "file" };
+        } else if (context) {
+            p.add(
+                `kubeContext is ${show(context)} but no kubeconfig file was found at ${raw.kubeconfigFile?.path ?? "~/.kube/config"} (got nothing). Fix: point KUBECONFIG at your kubeconfig, or pulumi config set --secret kubeconfig ${stackFlag} < path/to/kubeconfig`,
+            );
+        } else {
+            p.add(
+                `kubeconfig is required when clusterMode is "existing" (got nothing). Fix: pulumi config set --secret kubeconfig ${stackFlag} < ~/.kube/config   (or name a context of your kubeconfig file: pulumi config set kubeContext my-context ${stackFlag})`,
+            );
+        }
+    }
+    const istio = validateIstio(p, raw.meshMode, raw.istio);
+    if (istio.gateway.kind === "DaemonSet" && clusterMode === "kind" && kind && kind.workers > 0) {
+        // The kind port mappings exist only on the control-plane node, so the gateway must run there.
+        if (istio.gateway.nodeSelector["ingress-ready"] !== "true") {
+            p.add(
+                `istio.gateway.nodeSelector must include "ingress-ready": "true" on kind (got ${show(istio.gateway.nodeSelector)}): only that node carries the host port mappings.`,
+            );
+        }
+    }
+    const bookinfo = validateBookinfo(p, raw.bookinfo, clusterMode, raw.ingressTlsCert, raw.ingressTlsKey);
+    const observability = validateObservability(p, raw.observability, kind);
+    const verifyDeployment = bool(p, "verifyDeployment", declared(p, "verifyDeployment", raw.verifyDeployment), true);
+
+    if (p.list.length > 0) throw new ConfigError(p.list);
+    return deepFreeze({ stack: raw.stack, clusterMode, clusterName, kind, existing, istio, bookinfo, observability, verifyDeployment });
+}
+
+function deepFreeze<T>(value: T): T {
+    if (typeof value === "object" && value !== null && !pulumi.Output.isInstance(value) && !Object.isFrozen(value)) {
+        Object.freeze(value);
+        for (const v of Object.values(value)) deepFreeze(v);
+    }
+    return value;
+}
+
+/** The kubeconfig file kubectl would read: the first entry of $KUBECONFIG, else ~/.kube/config. */
+export function defaultKubeconfigPath(env: NodeJS.ProcessEnv = process.env): string {
+    const first = env.KUBECONFIG?.split(path.delimiter).find((s) => s.length > 0);
+    return first ?? path.join(os.homedir(), ".kube", "config");
+}
+
+/** Reads this stack's config through Pulumi and validates it. The only place that reads config. */
+export function loadConfig(): StackConfig {
+    const cfg = new pulumi.Config();
+    const clusterMode = cfg.get("clusterMode");
+    const kubeContext = cfg.get("kubeContext");
+    const kubeconfig = cfg.getSecret("kubeconfig");
+    let kubeconfigFile: RawConfig["kubeconfigFile"];
+    if (clusterMode === "existing" && !kubeconfig && kubeContext) {
+        const file = defaultKubeconfigPath();
+        kubeconfigFile = { path: file, content: fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined };
+    }
+    return validateConfig({
+        stack: pulumi.getStack(),
+        clusterMode,
+        clusterName: cfg.get("clusterName"),
+        meshMode: cfg.get("meshMode"),
+        kubeContext,
+        kubeconfig,
+        kubeconfigFile,
+        verifyDeployment: cfg.get("verifyDeployment"),
+        ingressTlsCert: cfg.getSecret("ingressTlsCert"),
+        ingressTlsKey: cfg.getSecret("ingressTlsKey"),
+        kind: cfg.getObject("kind"),
+        istio: cfg.getObject("istio"),
+        bookinfo: cfg.getObject("bookinfo"),
+        observability: cfg.getObject("observability"),
+    });
+}

@@ -1,0 +1,96 @@
+/**
+ * Every version this stack pins, in one place. Upgrading Istio means reading its
+ * release notes, then changing the Istio pin, the Gateway API pin it is built against,
+ * the addon charts it ships values for, and a kind node image in its supported range.
+ */
+
+/**
+ * kind release whose node images we use. kind only supports node images that were
+ * built for its own release, so the image below carries the digest from the
+ * v0.33.0 release notes (https://github.com/kubernetes-sigs/kind/releases/tag/v0.33.0).
+ */
+export const KIND_VERSION = "v0.33.0";
+
+/**
+ * Kubernetes v1.35.8 node image from kind v0.33.0. Istio 1.30 supports Kubernetes
+ * 1.32 to 1.36, so 1.35 is inside its tested range.
+ */
+export const KIND_NODE_IMAGE = "kindest/node:v1.35.8@sha256:07b2536e30b803ed61d1677a79df6115f798ce64c80f9e22f6ed45afd09323c0";
+
+/** Istio release 1.30.3 (https://github.com/istio/istio/releases/tag/1.30.3). Every Istio chart uses it. */
+export const ISTIO_VERSION = "1.30.3";
+
+/** Istio's official Helm repository. */
+export const ISTIO_HELM_REPO = "https://istio-release.storage.googleapis.com/charts";
+
+/**
+ * Gateway API v1.5.1, the release Istio 1.30 is built against
+ * (https://github.com/kubernetes-sigs/gateway-api/releases/tag/v1.5.1). Newer CRDs
+ * than istiod knows can keep it from becoming ready (istio/istio#59443).
+ */
+export const GATEWAY_API_VERSION = "v1.5.1";
+
+/** Versioned release assets of the Gateway API CRDs; never a branch. */
+export function gatewayApiCrdUrl(channel: "standard" | "experimental"): string {
+    const file = channel === "standard" ? "standard-install.yaml" : "experimental-install.yaml";
+    return `https://github.com/kubernetes-sigs/gateway-api/releases/download/${GATEWAY_API_VERSION}/${file}`;
+}
+
+/** Bookinfo sample images, tag 1.20.3, as in Istio 1.30.3's samples/bookinfo/platform/kube/bookinfo.yaml. */
+export const BOOKINFO_IMAGE_REGISTRY = "registry.istio.io/release";
+export const BOOKINFO_IMAGE_TAG = "1.20.3";
+
+/** A Helm chart pinned to a version in a repository. */
+export interface ChartPin {
+    readonly chart: string;
+    readonly version: string;
+    readonly repo: string;
+}
+
+/** prometheus-community/prometheus 28.13.0: the chart and version Istio 1.30.3 generates its Prometheus addon from. */
+export const PROMETHEUS_CHART: ChartPin = {
+    chart: "prometheus",
+    version: "28.13.0",
+    repo: "https://prometheus-community.github.io/helm-charts",
+};
+
+/** grafana/grafana 9.2.2: the chart and version Istio 1.30.3 generates its Grafana addon from. */
+export const GRAFANA_CHART: ChartPin = {
+    chart: "grafana",
+    version: "9.2.2",
+    repo: "https://grafana.github.io/helm-charts",
+};
+
+/** kiali/kiali-server 2.26.0: the chart and version Istio 1.30.3 generates its Kiali addon from. */
+export const KIALI_CHART: ChartPin = {
+    chart: "kiali-server",
+    version: "2.26.0",
+    repo: "https://kiali.org/helm-charts",
+};
+
+/** jaegertracing/jaeger 4.11.1: the Jaeger v2 chart (all-in-one, OTLP). */
+export const JAEGER_CHART: ChartPin = {
+    chart: "jaeger",
+    version: "4.11.1",
+    repo: "https://jaegertracing.github.io/helm-charts",
+};
+
+/** kubernetes/dashboard 7.14.0 (https://github.com/kubernetes/dashboard/releases/tag/kubernetes-dashboard-7.14.0). */
+export const KUBERNETES_DASHBOARD_CHART: ChartPin = {
+    chart: "kubernetes-dashboard",
+    version: "7.14.0",
+    repo: "https://kubernetes.github.io/dashboard/",
+};
+
+/**
+ * Istio's Grafana dashboards as Istio publishes them on grafana.com
+ * (https://grafana.com/orgs/istio/dashboards), each pinned to a revision.
+ */
+export const ISTIO_GRAFANA_DASHBOARDS = {
+    mesh: { gnetId: 7639, revision: 330 },
+    service: { gnetId: 7636, revision: 329 },
+    workload: { gnetId: 7630, revision: 329 },
+    controlPlane: { gnetId: 7645, revision: 329 },
+    performance: { gnetId: 11829, revision: 329 },
+    ztunnel: { gnetId: 21306, revision: 29 },
+} as const;

@@ -1,0 +1,306 @@
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+import { RawConfig } from "../components/config";
+
+/** Project root, for reading the committed Pulumi.yaml and Pulumi.<env>.yaml. */
+export const ROOT = path.resolve(__dirname, "..");
+export const PROJECT = "istio-mesh";
+
+/** A resource the program registered, as the mocks and the stack transformation saw it. */
+export interface Recorded {
+    readonly type: string;
+    readonly name: string;
+    readonly custom: boolean;
+    /** Inputs as the provider received them (secrets unwrapped). */
+    inputs: Record<string, any>;
+    /** Provider reference of a custom resource, `urn::id`. */
+    provider?: string;
+    /** Logical name of the parent resource. */
+    parent?: string;
+    /** Logical names of the resources in opts.dependsOn. */
+    dependsOn: string[];
+    /** Output names listed in opts.additionalSecretOutputs. */
+    additionalSecretOutputs: string[];
+    /** opts.deleteBeforeReplace. */
+    deleteBeforeReplace?: boolean;
+    /** The resource object, to read its outputs. */
+    resource?: pulumi.Resource;
+}
+
+/** Fake kubeconfig that a kind create command "prints". */
+export const FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n# fake kubeconfig from the test mocks\n";
+export const FAKE_PASSWORD = "mock-random-password";
+
+/** What a run of the program registered and exported. */
+export class Run {
+    constructor(
+        readonly resources: Recorded[],
+        readonly outputs: Record<string, unknown>,
+    ) {}
+
+    /** Every resource of a type token. */
+    ofType(type: string): Recorded[] {
+        return this.resources.filter((r) => r.type === type);
+    }
+
+    /** The one resource with this logical name; fails with the names it has when absent. */
+    get(name: string, type?: string): Recorded {
+        const found = this.resources.filter((r) => r.name === name && (!type || r.type === type));
+        if (found.length !== 1) {
+            throw new Error(
+                `expected one resource named ${name}${type ? ` of type ${type}` : ""}, found ${found.length}. Registered: ${this.resources.map((r) => `${r.type}::${r.name}`).join(", ")}`,
+            );
+        }
+        return found[0];
+    }
+
+    /** The resource with this name, or undefined. */
+    find(name: string): Recorded | undefined {
+        return this.resources.find((r) => r.name === name);
+    }
+
+    /** Names of everything `name` waits for: its dependsOn and those of its ancestors, transitively. */
+    waitsFor(name: string): Set<string> {
+        const seen = new Set<string>();
+        const visit = (n: string): void => {
+            const r = this.find(n);
+            if (!r) return;
+            const next = [...r.dependsOn, ...(r.parent ? [r.parent] : [])];
+            for (const d of next) {
+                if (!seen.has(d)) {
+                    seen.add(d);
+                    visit(d);
+                }
+            }
+        };
+        visit(name);
+        return seen;
+    }
+
+    /** Kubernetes objects of a kind (any apiVersion) that the program created directly. */
+    k8sObjects(kind: string): Recorded[] {
+        return this.resources.filter((r) => r.type.startsWith("kubernetes:") && r.type.endsWith(`:${kind}`));
+    }
+}
+
+function mockOutputs(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
+    const inputs = { ...args.inputs };
+    switch (args.type) {
+        case "command:local:Command":
+            // The kind create script prints the kubeconfig; every other command prints a short line.
+            return { ...inputs, stdout: args.name.endsWith("-cluster") ? FAKE_KUBECONFIG : "ok", stderr: "" };
+        case "random:index/randomPassword:RandomPassword":
+            return { ...inputs, result: FAKE_PASSWORD };
+        case "kubernetes:helm.sh/v3:Release":
+            return { ...inputs, status: { name: inputs.name, namespace: inputs.namespace, status: "deployed", version: inputs.version } };
+        default:
+            return inputs;
+    }
+}
+
+/** Token of an invoke the tests expect, and what it answers. */
+export type InvokeHandler = (args: pulumi.runtime.MockCallArgs) => Record<string, any>;
+
+/**
+ * Runs `program` under Pulumi mocks with the given config and records every resource it
+ * registers, with inputs, provider, parent and dependsOn. Any invoke without a handler fails
+ * the run, so that nothing silently reaches a real cloud or cluster.
+ */
+export async function runProgram(
+    program: () => Record<string, unknown> | undefined | Promise<Record<string, unknown> | undefined>,
+    options: {
+        config?: Record<string, string>;
+        secretKeys?: string[];
+        stack?: string;
+        preview?: boolean;
+        invokes?: Record<string, InvokeHandler>;
+    } = {},
+): Promise<Run> {
+    const resources: Recorded[] = [];
+    const byResource = new Map<pulumi.Resource, Recorded>();
+    const byTypeName = new Map<string, Recorded>();
+    const unexpectedInvokes: string[] = [];
+
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                const key = `${args.type}::${args.name}`;
+                const rec = byTypeName.get(key);
+                if (rec) {
+                    rec.inputs = args.inputs;
+                    rec.provider = args.provider;
+                }
+                return { id: args.id ?? `${args.name}-id`, state: mockOutputs(args) };
+            },
+            call(args) {
+                const handler = options.invokes?.[args.token];
+                if (!handler) {
+                    unexpectedInvokes.push(args.token);
+                    throw new Error(`unmocked invoke ${args.token}: add a handler in the test or do not call it`);
+                }
+                return handler(args);
+            },
+        },
+        PROJECT,
+        options.stack ?? "test",
+        options.preview ?? false,
+    );
+    pulumi.runtime.setAllConfig(options.config ?? {}, options.secretKeys ?? []);
+
+    let exported: Record<string, unknown> = {};
+    await pulumi.runtime.runInPulumiStack(async () => {
+        pulumi.runtime.registerStackTransformation((args) => {
+            const rec: Recorded = {
+                type: args.type,
+                name: args.name,
+                custom: args.resource instanceof pulumi.CustomResource,
+                inputs: {},
+                dependsOn: [],
+                additionalSecretOutputs: [...((args.opts as pulumi.CustomResourceOptions).additionalSecretOutputs ?? [])],
+                deleteBeforeReplace: (args.opts as pulumi.CustomResourceOptions).deleteBeforeReplace,
+                resource: args.resource,
+            };
+            const parent = args.opts.parent ? byResource.get(args.opts.parent) : undefined;
+            rec.parent = parent?.name;
+            const deps = args.opts.dependsOn;
+            const list = deps === undefined ? [] : Array.isArray(deps) ? deps : [deps];
+            for (const d of list) {
+                if (!pulumi.Resource.isInstance(d)) {
+                    throw new Error(`${args.name}: dependsOn must list resources directly so that tests can see the ordering`);
+                }
+                const dep = byResource.get(d as pulumi.Resource);
+                rec.dependsOn.push(dep ? dep.name : "<unrecorded>");
+            }
+            resources.push(rec);
+            byResource.set(args.resource, rec);
+            byTypeName.set(`${args.type}::${args.name}`, rec);
+            return undefined;
+        });
+        exported = (await program()) ?? {};
+        return exported;
+    });
+
+    const outputs: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(exported)) outputs[k] = v;
+    await settle();
+    if (unexpectedInvokes.length > 0) throw new Error(`program made unmocked invokes: ${unexpectedInvokes.join(", ")}`);
+    return new Run(resources, outputs);
+}
+
+/** Lets pending mock registrations finish. */
+async function settle(): Promise<void> {
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+}
+
+/** Resolves an Output (or plain value) to its value, and tells whether it is secret. */
+export async function resolve<T>(value: pulumi.Input<T>): Promise<{ value: T | undefined; secret: boolean }> {
+    const out = pulumi.output(value);
+    const [v, secret] = await Promise.all([
+        new Promise<T | undefined>((res) =>
+            out.apply((x) => {
+                res(x as T);
+                return x;
+            }),
+        ),
+        pulumi.isSecret(out),
+    ]);
+    return { value: v, secret };
+}
+
+/** Resolves a resource output property by name. */
+export async function outputOf<T = unknown>(resource: pulumi.Resource | undefined, property: string): Promise<T> {
+    if (!resource) throw new Error(`no resource to read ${property} from`);
+    const out = (resource as unknown as Record<string, pulumi.Output<T>>)[property];
+    return (await resolve(out)).value as T;
+}
+
+interface ProjectFile {
+    config?: Record<string, { default?: unknown }>;
+}
+
+/** Declared defaults of Pulumi.yaml, as the CLI applies them, with the project prefix. */
+export function projectDefaults(): Record<string, unknown> {
+    const project = parse(fs.readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as ProjectFile;
+    const out: Record<string, unknown> = {};
+    for (const [key, decl] of Object.entries(project.config ?? {})) {
+        if (decl.default !== undefined) out[key.includes(":") ? key : `${PROJECT}:${key}`] = decl.default;
+    }
+    return out;
+}
+
+/** The config a `pulumi up` of this stack file would see: Pulumi.yaml defaults, then the stack file. */
+export function stackConfig(env: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    const file = parse(fs.readFileSync(path.join(ROOT, `Pulumi.${env}.yaml`), "utf8")) as { config?: Record<string, unknown> };
+    return { ...projectDefaults(), ...(file.config ?? {}), ...extra };
+}
+
+/** Pulumi passes config to programs as strings; objects as JSON. */
+export function asRuntimeConfig(config: Record<string, unknown>): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(config)) out[k] = typeof v === "string" ? v : JSON.stringify(v);
+    return out;
+}
+
+/** The RawConfig the loader would build from a stack's config, for testing validation directly. */
+export function rawConfigFor(env: string, extra: Record<string, unknown> = {}): RawConfig {
+    const c = stackConfig(env, extra);
+    const get = (k: string): unknown => c[`${PROJECT}:${k}`];
+    const s = (k: string): string | undefined => {
+        const v = get(k);
+        return v === undefined ? undefined : String(v);
+    };
+    const secret = (k: string): pulumi.Output<string> | undefined => {
+        const v = get(k);
+        return v === undefined ? undefined : pulumi.secret(String(v));
+    };
+    return {
+        stack: env,
+        clusterMode: s("clusterMode"),
+        clusterName: s("clusterName"),
+        meshMode: s("meshMode"),
+        kubeContext: s("kubeContext"),
+        kubeconfig: secret("kubeconfig"),
+        verifyDeployment: s("verifyDeployment"),
+        ingressTlsCert: secret("ingressTlsCert"),
+        ingressTlsKey: secret("ingressTlsKey"),
+        kind: get("kind"),
+        istio: get("istio"),
+        bookinfo: get("bookinfo"),
+        observability: get("observability"),
+    };
+}
+
+/**
+ * Runs the real index.ts for a committed environment under mocks. The program module is
+ * loaded fresh each time, with the stack's config in place.
+ */
+export async function runStack(
+    env: string,
+    extra: Record<string, unknown> = {},
+    options: { preview?: boolean; secretKeys?: string[] } = {},
+): Promise<Run> {
+    const config = asRuntimeConfig(stackConfig(env, extra));
+    const secretKeys = options.secretKeys ?? Object.keys(extra).filter((k) => /kubeconfig|Tls/.test(k));
+    return runProgram(
+        () => {
+            const entry = require.resolve("../index");
+            delete require.cache[entry];
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            return require(entry) as Record<string, unknown>;
+        },
+        { config, secretKeys, stack: env, preview: options.preview },
+    );
+}
+
+const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** A registered input as the engine receives it: secret values arrive wrapped in a signature. */
+export function inputValue(value: unknown): { value: unknown; secret: boolean } {
+    if (typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIG_KEY] === SECRET_SIG) {
+        return { value: (value as Record<string, unknown>).value, secret: true };
+    }
+    return { value, secret: false };
+}
