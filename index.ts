@@ -1,6 +1,10 @@
 import * as command from "@pulumi/command";
 import { loadConfig } from "./components/config";
 import { connectCluster } from "./components/cluster";
+import { GatewayApiCrds } from "./components/gatewayApiCrds";
+import { IstioMesh } from "./components/istioMesh";
+import { NODE_PORTS } from "./components/ports";
+import { baseUrl, hostForListenAddress } from "./components/urls";
 
 // Composition root: load config, build components, export outputs.
 const cfg = loadConfig();
@@ -9,7 +13,36 @@ const cfg = loadConfig();
 const commandProvider = new command.Provider("command");
 
 const cluster = connectCluster(cfg, { providers: [commandProvider] });
+const providers = [cluster.provider, commandProvider];
+
+const gatewayApi = cfg.istio.gatewayApi.install
+    ? new GatewayApiCrds("gateway-api", { channel: cfg.istio.gatewayApi.channel, localFile: cfg.istio.gatewayApi.localFile }, { providers })
+    : undefined;
+
+const kindHost = cfg.kind ? hostForListenAddress(cfg.kind.listenAddress) : undefined;
+const mesh = new IstioMesh(
+    "istio",
+    {
+        mode: cfg.istio.mode,
+        kubeconfig: cluster.kubeconfig,
+        context: cluster.context,
+        mtls: cfg.istio.mtls,
+        istiod: cfg.istio.istiod,
+        gateway: cfg.istio.gateway,
+        meshConfig: cfg.istio.meshConfig,
+        exposure: cfg.kind
+            ? { type: "NodePort", httpNodePort: NODE_PORTS.http, httpsNodePort: NODE_PORTS.https }
+            : { type: "LoadBalancer" },
+        hostHttpUrl: cfg.kind && kindHost ? baseUrl("http", kindHost, cfg.kind.hostPorts.http) : undefined,
+        extraValues: cfg.istio.extraValues,
+        dependsOn: gatewayApi ? [gatewayApi.bundle] : [],
+    },
+    { providers },
+);
 
 export const clusterName = cluster.clusterName;
 export const clusterMode = cluster.mode;
 export const kubeconfig = cluster.kubeconfig;
+export const istioVersion = mesh.version;
+export const meshMode = mesh.mode;
+export const ingressGatewayUrl = mesh.ingressUrl;

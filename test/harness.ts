@@ -152,6 +152,8 @@ export async function runProgram(
     let exported: Record<string, unknown> = {};
     await pulumi.runtime.runInPulumiStack(async () => {
         pulumi.runtime.registerStackTransformation((args) => {
+            // A remote component (such as yaml/v2 ConfigFile) passes through here more than once.
+            if (byResource.has(args.resource) || byTypeName.has(`${args.type}::${args.name}`)) return undefined;
             const rec: Recorded = {
                 type: args.type,
                 name: args.name,

@@ -1,0 +1,33 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { GATEWAY_API_VERSION, gatewayApiCrdUrl } from "./versions";
+
+/** Arguments of {@link GatewayApiCrds}. */
+export interface GatewayApiCrdsArgs {
+    /** Release channel of the CRDs. @default "standard" */
+    readonly channel?: "standard" | "experimental";
+    /** A local copy of the release's install YAML, for machines without internet access. @default the versioned release asset */
+    readonly localFile?: string;
+}
+
+/**
+ * The Kubernetes Gateway API CRDs at the release pinned for the Istio version, applied from the
+ * versioned release asset (never a branch) or from a local copy of it.
+ */
+export class GatewayApiCrds extends pulumi.ComponentResource {
+    /** The Gateway API release applied. */
+    public readonly version: pulumi.Output<string>;
+    /** Where the CRDs were read from. */
+    public readonly source: pulumi.Output<string>;
+    /** The applied bundle, for dependsOn. */
+    public readonly bundle: k8s.yaml.v2.ConfigFile;
+
+    constructor(name: string, args: GatewayApiCrdsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("istio-mesh:index:GatewayApiCrds", name, args, opts);
+        const source = args.localFile ?? gatewayApiCrdUrl(args.channel ?? "standard");
+        this.bundle = new k8s.yaml.v2.ConfigFile(`${name}-bundle`, { file: source }, { parent: this });
+        this.version = pulumi.output(GATEWAY_API_VERSION);
+        this.source = pulumi.output(source);
+        this.registerOutputs({ version: this.version, source: this.source });
+    }
+}
