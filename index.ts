@@ -4,6 +4,7 @@ import { connectCluster } from "./components/cluster";
 import { GatewayApiCrds } from "./components/gatewayApiCrds";
 import { IstioMesh } from "./components/istioMesh";
 import { NODE_PORTS } from "./components/ports";
+import { Bookinfo } from "./components/bookinfo";
 import { baseUrl, hostForListenAddress } from "./components/urls";
 
 // Composition root: load config, build components, export outputs.
@@ -34,11 +35,26 @@ const mesh = new IstioMesh(
             ? { type: "NodePort", httpNodePort: NODE_PORTS.http, httpsNodePort: NODE_PORTS.https }
             : { type: "LoadBalancer" },
         hostHttpUrl: cfg.kind && kindHost ? baseUrl("http", kindHost, cfg.kind.hostPorts.http) : undefined,
+        extAuthz: cfg.bookinfo.extAuthz,
         extraValues: cfg.istio.extraValues,
         dependsOn: gatewayApi ? [gatewayApi.bundle] : [],
     },
     { providers },
 );
+
+const bookinfo = cfg.bookinfo.enabled
+    ? new Bookinfo(
+          "bookinfo",
+          {
+              mode: cfg.istio.mode,
+              settings: cfg.bookinfo,
+              gateway: { namespace: mesh.gatewayNamespace, name: mesh.gatewayName, labels: mesh.gatewayLabels },
+              meshReady: mesh.ready,
+              ingressUrl: mesh.ingressUrl,
+          },
+          { providers },
+      )
+    : undefined;
 
 export const clusterName = cluster.clusterName;
 export const clusterMode = cluster.mode;
@@ -46,3 +62,4 @@ export const kubeconfig = cluster.kubeconfig;
 export const istioVersion = mesh.version;
 export const meshMode = mesh.mode;
 export const ingressGatewayUrl = mesh.ingressUrl;
+export const bookinfoUrl = bookinfo?.url;
