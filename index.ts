@@ -1,10 +1,13 @@
 import * as command from "@pulumi/command";
+import * as random from "@pulumi/random";
 import { loadConfig } from "./components/config";
 import { connectCluster } from "./components/cluster";
 import { GatewayApiCrds } from "./components/gatewayApiCrds";
 import { IstioMesh } from "./components/istioMesh";
 import { NODE_PORTS } from "./components/ports";
 import { Bookinfo } from "./components/bookinfo";
+import { Observability } from "./components/observability";
+import { clusterHost, JAEGER, JAEGER_OTLP_GRPC_PORT, TRACING_PROVIDER } from "./components/observabilityValues";
 import { baseUrl, hostForListenAddress } from "./components/urls";
 
 // Composition root: load config, build components, export outputs.
@@ -12,6 +15,7 @@ const cfg = loadConfig();
 
 // Default providers are disabled for this stack, so every provider is explicit.
 const commandProvider = new command.Provider("command");
+const randomProvider = new random.Provider("random");
 
 const cluster = connectCluster(cfg, { providers: [commandProvider] });
 const providers = [cluster.provider, commandProvider];
@@ -35,6 +39,10 @@ const mesh = new IstioMesh(
             ? { type: "NodePort", httpNodePort: NODE_PORTS.http, httpsNodePort: NODE_PORTS.https }
             : { type: "LoadBalancer" },
         hostHttpUrl: cfg.kind && kindHost ? baseUrl("http", kindHost, cfg.kind.hostPorts.http) : undefined,
+        // Jaeger's address is a fixed name, so the mesh does not wait for the addons.
+        tracing: cfg.observability.jaeger
+            ? { name: TRACING_PROVIDER, service: clusterHost(JAEGER), port: JAEGER_OTLP_GRPC_PORT }
+            : undefined,
         extAuthz: cfg.bookinfo.extAuthz,
         extraValues: cfg.istio.extraValues,
         dependsOn: gatewayApi ? [gatewayApi.bundle] : [],
@@ -56,6 +64,18 @@ const bookinfo = cfg.bookinfo.enabled
       )
     : undefined;
 
+// Installed side by side with Bookinfo: neither waits for the other.
+const observability = new Observability(
+    "observability",
+    {
+        mode: cfg.istio.mode,
+        settings: cfg.observability,
+        kind: cfg.kind && kindHost ? { host: kindHost, hostPorts: cfg.kind.hostPorts } : undefined,
+        meshReady: mesh.ready,
+    },
+    { providers: [...providers, randomProvider] },
+);
+
 export const clusterName = cluster.clusterName;
 export const clusterMode = cluster.mode;
 export const kubeconfig = cluster.kubeconfig;
@@ -63,3 +83,8 @@ export const istioVersion = mesh.version;
 export const meshMode = mesh.mode;
 export const ingressGatewayUrl = mesh.ingressUrl;
 export const bookinfoUrl = bookinfo?.url;
+export const prometheusUrl = observability.prometheusUrl;
+export const grafanaUrl = observability.grafanaUrl;
+export const jaegerUrl = observability.jaegerUrl;
+export const kialiUrl = observability.kialiUrl;
+export const grafanaAdminPassword = observability.grafanaAdminPassword;

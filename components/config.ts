@@ -132,7 +132,6 @@ export interface ObservabilitySettings {
     readonly grafana: boolean;
     readonly jaeger: boolean;
     readonly kiali: boolean;
-    readonly kubernetesDashboard: boolean;
     /** Percentage of requests traced. */
     readonly tracingSamplingPercent: number;
     readonly kialiAuth: KialiAuth;
@@ -192,7 +191,6 @@ export const DEFAULT_HOST_PORTS: Readonly<Record<PortRole, number>> = {
     grafana: 3000,
     jaeger: 16686,
     kiali: 20001,
-    dashboard: 8444,
 };
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -628,21 +626,12 @@ function validateBookinfo(
 
 function validateObservability(p: Problems, raw: unknown, kind: KindSettings | undefined): ObservabilitySettings {
     const o = section(p, "observability", raw);
-    onlyKeys(p, "observability", o, [
-        "prometheus",
-        "grafana",
-        "jaeger",
-        "kiali",
-        "kubernetesDashboard",
-        "tracingSamplingPercent",
-        "kialiAuth",
-    ]);
+    onlyKeys(p, "observability", o, ["prometheus", "grafana", "jaeger", "kiali", "tracingSamplingPercent", "kialiAuth"]);
     const settings: ObservabilitySettings = {
         prometheus: bool(p, "observability.prometheus", o.prometheus, true),
         grafana: bool(p, "observability.grafana", o.grafana, true),
         jaeger: bool(p, "observability.jaeger", o.jaeger, true),
         kiali: bool(p, "observability.kiali", o.kiali, true),
-        kubernetesDashboard: bool(p, "observability.kubernetesDashboard", o.kubernetesDashboard, false),
         tracingSamplingPercent: int(p, "observability.tracingSamplingPercent", o.tracingSamplingPercent, 100, 0, 100),
         kialiAuth: oneOf<KialiAuth>(p, "observability.kialiAuth", o.kialiAuth, ["token", "anonymous"], "token"),
     };

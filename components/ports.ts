@@ -12,7 +12,6 @@ export const NODE_PORTS = {
     grafana: 30300,
     jaeger: 30686,
     kiali: 30201,
-    dashboard: 30444,
 } as const;
 
 /** A host-facing endpoint: the ingress gateway's HTTP and HTTPS ports and each addon UI. */

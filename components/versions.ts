@@ -75,13 +75,6 @@ export const JAEGER_CHART: ChartPin = {
     repo: "https://jaegertracing.github.io/helm-charts",
 };
 
-/** kubernetes/dashboard 7.14.0 (https://github.com/kubernetes/dashboard/releases/tag/kubernetes-dashboard-7.14.0). */
-export const KUBERNETES_DASHBOARD_CHART: ChartPin = {
-    chart: "kubernetes-dashboard",
-    version: "7.14.0",
-    repo: "https://kubernetes.github.io/dashboard/",
-};
-
 /**
  * Istio's Grafana dashboards as Istio publishes them on grafana.com
  * (https://grafana.com/orgs/istio/dashboards), each pinned to a revision.

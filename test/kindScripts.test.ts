@@ -77,7 +77,6 @@ describe("kind config", () => {
                 [3000, 30300],
                 [16686, 30686],
                 [20001, 30201],
-                [8444, 30444],
             ],
         );
         assert.ok(mappings.every((m) => m.listenAddress === "127.0.0.1" && m.protocol === "TCP"));

@@ -1,0 +1,167 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import * as random from "@pulumi/random";
+import { MeshMode, ObservabilitySettings } from "./config";
+import { tracingTelemetry } from "./meshManifests";
+import {
+    AddonService,
+    clusterUrl,
+    GRAFANA,
+    grafanaValues,
+    JAEGER,
+    jaegerValues,
+    KIALI,
+    kialiValues,
+    OBSERVABILITY_NAMESPACE,
+    PROMETHEUS,
+    prometheusValues,
+    TRACING_PROVIDER,
+} from "./observabilityValues";
+import { NODE_PORTS } from "./ports";
+import { baseUrl } from "./urls";
+import { ChartPin, GRAFANA_CHART, JAEGER_CHART, KIALI_CHART, PROMETHEUS_CHART } from "./versions";
+
+/** Host exposure on kind: each UI on its fixed nodePort, reached at host:hostPort. */
+export interface KindExposure {
+    readonly host: string;
+    readonly hostPorts: Readonly<Record<"prometheus" | "grafana" | "jaeger" | "kiali", number>>;
+}
+
+/** Arguments of {@link Observability}. */
+export interface ObservabilityArgs {
+    /** Data plane mode (the ztunnel dashboard is added in ambient mode). @default "sidecar" */
+    readonly mode?: MeshMode;
+    /** Which addons to run, the trace sampling percentage, and Kiali's login. */
+    readonly settings: ObservabilitySettings;
+    /** Host exposure on kind; undefined on an existing cluster, where the URLs are in-cluster. @default undefined */
+    readonly kind?: KindExposure;
+    /** The mesh readiness gate; only the Telemetry resource waits for it. */
+    readonly meshReady: pulumi.Resource;
+}
+
+/**
+ * Prometheus, Grafana (Istio dashboards, generated admin password, no anonymous access),
+ * Jaeger v2 (OTLP) wired through a Telemetry resource, and Kiali (token login), each
+ * switchable. None of it waits for Bookinfo, and only the Telemetry resource waits for Istio.
+ */
+export class Observability extends pulumi.ComponentResource {
+    public readonly prometheusUrl: pulumi.Output<string | undefined>;
+    public readonly grafanaUrl: pulumi.Output<string | undefined>;
+    public readonly jaegerUrl: pulumi.Output<string | undefined>;
+    public readonly kialiUrl: pulumi.Output<string | undefined>;
+    /** Grafana's admin password (secret), user `admin`. */
+    public readonly grafanaAdminPassword: pulumi.Output<string | undefined>;
+
+    constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("istio-mesh:index:Observability", name, args, opts);
+        const s = args.settings;
+        const mode = args.mode ?? "sidecar";
+        // A fixed name: the in-cluster URLs that wire the addons together are built from it.
+        const ns = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: OBSERVABILITY_NAMESPACE } }, { parent: this });
+
+        const release = (
+            a: AddonService,
+            pin: ChartPin,
+            values: pulumi.Input<Record<string, unknown>>,
+            dependsOn: pulumi.Resource[] = [],
+        ): k8s.helm.v3.Release =>
+            new k8s.helm.v3.Release(
+                `${name}-${a.release}`,
+                {
+                    // The release name fixes the Service names the other addons are wired to.
+                    name: a.release,
+                    chart: pin.chart,
+                    version: pin.version,
+                    repositoryOpts: { repo: pin.repo },
+                    namespace: ns.metadata.name,
+                    values,
+                    atomic: true,
+                    cleanupOnFail: true,
+                    timeout: 600,
+                },
+                { parent: this, dependsOn },
+            );
+
+        const urlOf = (a: AddonService, role: keyof KindExposure["hostPorts"]): string =>
+            args.kind ? baseUrl("http", args.kind.host, args.kind.hostPorts[role]) : clusterUrl(a);
+        // On kind each UI gets a NodePort Service on the nodePort that the kind port mapping forwards to.
+        const expose = (a: AddonService, role: keyof KindExposure["hostPorts"]): void => {
+            if (!args.kind) return;
+            new k8s.core.v1.Service(
+                `${name}-${a.release}-ui`,
+                {
+                    metadata: { name: `${a.service}-ui`, namespace: ns.metadata.name },
+                    spec: {
+                        type: "NodePort",
+                        selector: { ...a.selector },
+                        ports: [{ name: "http", port: a.port, targetPort: a.port, nodePort: NODE_PORTS[role] }],
+                    },
+                },
+                { parent: this },
+            );
+        };
+
+        if (s.prometheus) {
+            release(PROMETHEUS, PROMETHEUS_CHART, prometheusValues());
+            expose(PROMETHEUS, "prometheus");
+        }
+
+        let adminPassword: pulumi.Output<string> | undefined;
+        if (s.grafana) {
+            const password = new random.RandomPassword(`${name}-grafana-admin-password`, { length: 24, special: false }, { parent: this });
+            adminPassword = pulumi.secret(password.result);
+            const secret = new k8s.core.v1.Secret(
+                `${name}-grafana-admin`,
+                {
+                    metadata: { name: "grafana-admin", namespace: ns.metadata.name },
+                    stringData: { "admin-user": "admin", "admin-password": adminPassword },
+                },
+                { parent: this },
+            );
+            release(GRAFANA, GRAFANA_CHART, grafanaValues(mode, "grafana-admin"), [secret]);
+            expose(GRAFANA, "grafana");
+        }
+
+        if (s.jaeger) {
+            release(JAEGER, JAEGER_CHART, jaegerValues());
+            expose(JAEGER, "jaeger");
+            new k8s.apiextensions.CustomResource(
+                `${name}-tracing`,
+                tracingTelemetry(TRACING_PROVIDER, s.tracingSamplingPercent),
+                // Istio resources go through istiod's validating webhook
+                { parent: this, dependsOn: [args.meshReady] },
+            );
+        }
+
+        if (s.kiali) {
+            release(
+                KIALI,
+                KIALI_CHART,
+                kialiValues({
+                    auth: s.kialiAuth,
+                    grafana: s.grafana,
+                    jaeger: s.jaeger,
+                    links: {
+                        grafanaUrl: s.grafana ? urlOf(GRAFANA, "grafana") : undefined,
+                        jaegerUrl: s.jaeger ? urlOf(JAEGER, "jaeger") : undefined,
+                    },
+                }),
+            );
+            expose(KIALI, "kiali");
+        }
+
+        const maybe = (on: boolean, url: string): pulumi.Output<string | undefined> => pulumi.output(on ? url : undefined);
+        this.prometheusUrl = maybe(s.prometheus, urlOf(PROMETHEUS, "prometheus"));
+        this.grafanaUrl = maybe(s.grafana, urlOf(GRAFANA, "grafana"));
+        this.jaegerUrl = maybe(s.jaeger, urlOf(JAEGER, "jaeger"));
+        this.kialiUrl = maybe(s.kiali, `${urlOf(KIALI, "kiali")}/kiali`);
+        this.grafanaAdminPassword = adminPassword ? pulumi.secret(adminPassword) : pulumi.output(undefined);
+        this.registerOutputs({
+            prometheusUrl: this.prometheusUrl,
+            grafanaUrl: this.grafanaUrl,
+            jaegerUrl: this.jaegerUrl,
+            kialiUrl: this.kialiUrl,
+            grafanaAdminPassword: this.grafanaAdminPassword,
+        });
+    }
+}

@@ -1,0 +1,210 @@
+/**
+ * Helm values and wiring of the observability addons, kept pure so the tests can check that
+ * every URL points at a Service the stack creates. Service names follow Istio's own addons,
+ * so Istio's docs and Kiali's defaults line up.
+ */
+import { ISTIO_GRAFANA_DASHBOARDS } from "./versions";
+import { MeshMode } from "./config";
+
+/** The addons' namespace. Fixed: the URLs below are built from it. */
+export const OBSERVABILITY_NAMESPACE = "observability";
+
+/** An in-cluster Service an addon answers on. */
+export interface AddonService {
+    /** Helm release name. */
+    readonly release: string;
+    /** Service name and port the chart creates. */
+    readonly service: string;
+    readonly port: number;
+    /** Pod labels of the addon's UI, for the NodePort Service on kind. */
+    readonly selector: Readonly<Record<string, string>>;
+}
+
+export const PROMETHEUS: AddonService = {
+    release: "prometheus",
+    service: "prometheus",
+    port: 9090,
+    selector: {
+        "app.kubernetes.io/name": "prometheus",
+        "app.kubernetes.io/instance": "prometheus",
+        "app.kubernetes.io/component": "server",
+    },
+};
+export const GRAFANA: AddonService = {
+    release: "grafana",
+    service: "grafana",
+    port: 3000,
+    selector: { "app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": "grafana" },
+};
+export const JAEGER: AddonService = {
+    release: "jaeger",
+    service: "jaeger",
+    port: 16686,
+    selector: { "app.kubernetes.io/name": "jaeger", "app.kubernetes.io/instance": "jaeger", "app.kubernetes.io/component": "all-in-one" },
+};
+export const KIALI: AddonService = {
+    release: "kiali",
+    service: "kiali",
+    port: 20001,
+    selector: { "app.kubernetes.io/name": "kiali", "app.kubernetes.io/instance": "kiali" },
+};
+/** Jaeger's OTLP/gRPC receiver, where the proxies send spans. */
+export const JAEGER_OTLP_GRPC_PORT = 4317;
+/** Name of the tracing extension provider in meshConfig. */
+export const TRACING_PROVIDER = "jaeger";
+
+/** Cluster DNS name of an addon Service. */
+export function clusterHost(a: AddonService): string {
+    return `${a.service}.${OBSERVABILITY_NAMESPACE}.svc.cluster.local`;
+}
+
+/** Cluster URL of an addon Service. */
+export function clusterUrl(a: AddonService): string {
+    return `http://${clusterHost(a)}:${a.port}`;
+}
+
+/** Keeps the addons out of the mesh: they are not injected and not captured by ztunnel. */
+const OUT_OF_MESH = { "sidecar.istio.io/inject": "false" };
+
+/** Prometheus, scraping the mesh the way Istio's addon values do. */
+export function prometheusValues(): Record<string, unknown> {
+    return {
+        alertmanager: { enabled: false },
+        "prometheus-pushgateway": { enabled: false },
+        "kube-state-metrics": { enabled: false },
+        "prometheus-node-exporter": { enabled: false },
+        server: {
+            fullnameOverride: PROMETHEUS.service,
+            podLabels: OUT_OF_MESH,
+            persistentVolume: { enabled: false },
+            service: { servicePort: PROMETHEUS.port },
+            readinessProbeInitialDelay: 0,
+            global: { scrape_interval: "15s" },
+            resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "1Gi" } },
+        },
+    };
+}
+
+/** Grafana with the Prometheus datasource, Istio's dashboards and no anonymous access. */
+export function grafanaValues(mode: MeshMode, adminSecret: string): Record<string, unknown> {
+    const dashboards: Record<string, { gnetId: number; revision: number; datasource: string }> = {};
+    const entries = Object.entries(ISTIO_GRAFANA_DASHBOARDS).filter(([name]) => mode === "ambient" || name !== "ztunnel");
+    for (const [name, d] of entries) dashboards[`istio-${name}`] = { gnetId: d.gnetId, revision: d.revision, datasource: "Prometheus" };
+    return {
+        podLabels: OUT_OF_MESH,
+        testFramework: { enabled: false },
+        // The admin password lives in a Secret the stack generates; the chart never sees it in clear.
+        admin: { existingSecret: adminSecret, userKey: "admin-user", passwordKey: "admin-password" },
+        "grafana.ini": {
+            "auth.anonymous": { enabled: false },
+            auth: { disable_login_form: false },
+            users: { allow_sign_up: false },
+            analytics: { reporting_enabled: false, check_for_updates: false },
+        },
+        service: { port: GRAFANA.port },
+        resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+        datasources: {
+            "datasources.yaml": {
+                apiVersion: 1,
+                datasources: [
+                    {
+                        name: "Prometheus",
+                        type: "prometheus",
+                        uid: "prometheus",
+                        url: clusterUrl(PROMETHEUS),
+                        access: "proxy",
+                        isDefault: true,
+                        editable: false,
+                        jsonData: { timeInterval: "15s" },
+                    },
+                ],
+            },
+        },
+        dashboardProviders: {
+            "dashboardproviders.yaml": {
+                apiVersion: 1,
+                providers: [
+                    {
+                        name: "istio",
+                        orgId: 1,
+                        folder: "Istio",
+                        type: "file",
+                        disableDeletion: false,
+                        options: { path: "/var/lib/grafana/dashboards/istio" },
+                    },
+                ],
+            },
+        },
+        dashboards: { istio: dashboards },
+    };
+}
+
+/** Jaeger v2 all-in-one with in-memory storage and OTLP on 4317. */
+export function jaegerValues(): Record<string, unknown> {
+    return {
+        jaeger: {
+            podLabels: OUT_OF_MESH,
+            resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+        },
+        userconfig: {
+            service: {
+                extensions: ["jaeger_storage", "jaeger_query", "healthcheckv2"],
+                pipelines: { traces: { receivers: ["otlp"], processors: ["batch"], exporters: ["jaeger_storage_exporter"] } },
+            },
+            extensions: {
+                healthcheckv2: { use_v2: true, http: { endpoint: "0.0.0.0:13133" } },
+                jaeger_query: { storage: { traces: "memstore" } },
+                jaeger_storage: { backends: { memstore: { memory: { max_traces: 50000 } } } },
+            },
+            receivers: {
+                otlp: { protocols: { grpc: { endpoint: `0.0.0.0:${JAEGER_OTLP_GRPC_PORT}` }, http: { endpoint: "0.0.0.0:4318" } } },
+            },
+            processors: { batch: {} },
+            exporters: { jaeger_storage_exporter: { trace_storage: "memstore" } },
+        },
+    };
+}
+
+/** How Kiali is reached from the browser, for its links to Grafana and Jaeger. */
+export interface KialiLinks {
+    readonly grafanaUrl?: string;
+    readonly jaegerUrl?: string;
+}
+
+/** Kiali wired to Prometheus, Grafana and Jaeger; token login unless anonymous (then view only). */
+export function kialiValues(input: {
+    auth: "token" | "anonymous";
+    grafana: boolean;
+    jaeger: boolean;
+    links: KialiLinks;
+}): Record<string, unknown> {
+    return {
+        auth: { strategy: input.auth },
+        deployment: {
+            pod_labels: OUT_OF_MESH,
+            // Anonymous users may look but never change mesh config.
+            view_only_mode: input.auth === "anonymous",
+            resources: { requests: { cpu: "20m", memory: "64Mi" }, limits: { memory: "1Gi" } },
+        },
+        istio_namespace: "istio-system",
+        external_services: {
+            prometheus: { url: clusterUrl(PROMETHEUS) },
+            grafana: input.grafana
+                ? {
+                      enabled: true,
+                      internal_url: clusterUrl(GRAFANA),
+                      ...(input.links.grafanaUrl ? { external_url: input.links.grafanaUrl } : {}),
+                  }
+                : { enabled: false },
+            tracing: input.jaeger
+                ? {
+                      enabled: true,
+                      provider: "jaeger",
+                      use_grpc: false,
+                      internal_url: clusterUrl(JAEGER),
+                      ...(input.links.jaegerUrl ? { external_url: input.links.jaegerUrl } : {}),
+                  }
+                : { enabled: false },
+        },
+    };
+}
