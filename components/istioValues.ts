@@ -7,8 +7,6 @@ export const INGRESS_NAMESPACE = "istio-ingress";
 export const INGRESS_GATEWAY_NAME = "istio-ingressgateway";
 /** Pod labels of the Helm-installed ingress gateway, which Istio Gateway selectors must match. */
 export const INGRESS_GATEWAY_LABELS = { istio: "ingressgateway" } as const;
-/** Service account of the ingress gateway (the chart names it after the release). */
-export const INGRESS_GATEWAY_SERVICE_ACCOUNT = INGRESS_GATEWAY_NAME;
 
 /** An extension provider Istio reaches over OTLP/gRPC (Jaeger v2 collector). */
 export interface TracingProvider {
