@@ -20,6 +20,7 @@ import {
     ztunnelValues,
 } from "./istioValues";
 import { peerAuthentication } from "./meshManifests";
+import { pinnedRelease } from "./helm";
 import { ISTIO_HELM_REPO, ISTIO_VERSION } from "./versions";
 import { baseUrl, loadBalancerHost, ServiceStatus } from "./urls";
 
@@ -114,23 +115,10 @@ export class IstioMesh extends pulumi.ComponentResource {
             values: Record<string, unknown>,
             dependsOn: pulumi.Resource[],
         ): k8s.helm.v3.Release =>
-            new k8s.helm.v3.Release(
+            // Istio's release names: the charts derive object names and labels from them.
+            pinnedRelease(
                 `${name}-${role}`,
-                {
-                    // Istio's release names: the charts derive object names and labels from them.
-                    name: releaseName,
-                    chart,
-                    version: ISTIO_VERSION,
-                    repositoryOpts: { repo: ISTIO_HELM_REPO },
-                    namespace,
-                    values,
-                    // Wait for the chart's workloads, so the next step starts on a running component.
-                    skipAwait: false,
-                    timeout: 600,
-                    // A failed install is rolled back, so re-running `pulumi up` starts clean.
-                    atomic: true,
-                    cleanupOnFail: true,
-                },
+                { releaseName, pin: { chart, version: ISTIO_VERSION, repo: ISTIO_HELM_REPO }, namespace, values },
                 { parent: this, dependsOn },
             );
 

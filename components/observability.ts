@@ -18,6 +18,7 @@ import {
     TRACING_PROVIDER,
 } from "./observabilityValues";
 import { NODE_PORTS } from "./ports";
+import { pinnedRelease } from "./helm";
 import { baseUrl } from "./urls";
 import { ChartPin, GRAFANA_CHART, JAEGER_CHART, KIALI_CHART, PROMETHEUS_CHART } from "./versions";
 
@@ -65,20 +66,10 @@ export class Observability extends pulumi.ComponentResource {
             values: pulumi.Input<Record<string, unknown>>,
             dependsOn: pulumi.Resource[] = [],
         ): k8s.helm.v3.Release =>
-            new k8s.helm.v3.Release(
+            // The release name fixes the Service names the other addons are wired to.
+            pinnedRelease(
                 `${name}-${a.release}`,
-                {
-                    // The release name fixes the Service names the other addons are wired to.
-                    name: a.release,
-                    chart: pin.chart,
-                    version: pin.version,
-                    repositoryOpts: { repo: pin.repo },
-                    namespace: ns.metadata.name,
-                    values,
-                    atomic: true,
-                    cleanupOnFail: true,
-                    timeout: 600,
-                },
+                { releaseName: a.release, pin, namespace: ns.metadata.name, values },
                 { parent: this, dependsOn },
             );
 

@@ -78,11 +78,6 @@ export class Run {
         visit(name);
         return seen;
     }
-
-    /** Kubernetes objects of a kind (any apiVersion) that the program created directly. */
-    k8sObjects(kind: string): Recorded[] {
-        return this.resources.filter((r) => r.type.startsWith("kubernetes:") && r.type.endsWith(`:${kind}`));
-    }
 }
 
 function mockOutputs(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
@@ -209,13 +204,6 @@ export async function resolve<T>(value: pulumi.Input<T>): Promise<{ value: T | u
         pulumi.isSecret(out),
     ]);
     return { value: v, secret };
-}
-
-/** Resolves a resource output property by name. */
-export async function outputOf<T = unknown>(resource: pulumi.Resource | undefined, property: string): Promise<T> {
-    if (!resource) throw new Error(`no resource to read ${property} from`);
-    const out = (resource as unknown as Record<string, pulumi.Output<T>>)[property];
-    return (await resolve(out)).value as T;
 }
 
 interface ProjectFile {
