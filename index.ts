@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as random from "@pulumi/random";
 import { loadConfig } from "./components/config";
@@ -9,6 +10,9 @@ import { Bookinfo } from "./components/bookinfo";
 import { Observability } from "./components/observability";
 import { clusterHost, JAEGER, JAEGER_OTLP_GRPC_PORT, TRACING_PROVIDER } from "./components/observabilityValues";
 import { baseUrl, hostForListenAddress } from "./components/urls";
+import { DeploymentCheck } from "./components/deploymentCheck";
+import { bookinfoWorkloads, BOOKINFO_NAMESPACE } from "./components/bookinfoManifests";
+import { MeshStackOutputValues, OUTPUTS_CONTRACT_VERSION } from "./components/outputs";
 
 // Composition root: load config, build components, export outputs.
 const cfg = loadConfig();
@@ -76,15 +80,52 @@ const observability = new Observability(
     { providers: [...providers, randomProvider] },
 );
 
-export const clusterName = cluster.clusterName;
-export const clusterMode = cluster.mode;
-export const kubeconfig = cluster.kubeconfig;
-export const istioVersion = mesh.version;
-export const meshMode = mesh.mode;
-export const ingressGatewayUrl = mesh.ingressUrl;
-export const bookinfoUrl = bookinfo?.url;
-export const prometheusUrl = observability.prometheusUrl;
-export const grafanaUrl = observability.grafanaUrl;
-export const jaegerUrl = observability.jaegerUrl;
-export const kialiUrl = observability.kialiUrl;
-export const grafanaAdminPassword = observability.grafanaAdminPassword;
+if (cfg.verifyDeployment) {
+    new DeploymentCheck(
+        "verify",
+        {
+            mode: cfg.istio.mode,
+            bookinfo: bookinfo ? { url: bookinfo.url, namespace: BOOKINFO_NAMESPACE, workloads: bookinfoWorkloads() } : undefined,
+            addons: observability.endpoints,
+            kubeconfig: cluster.kubeconfig,
+            context: cluster.context,
+            // the checks open Bookinfo through the gateway and each addon: all of them must be up
+            waitFor: [mesh, ...(bookinfo ? [bookinfo] : []), observability],
+        },
+        { providers },
+    );
+}
+
+// The outputs contract (components/outputs.ts): other stacks read these names.
+const outputs: MeshStackOutputValues = {
+    contractVersion: pulumi.output(OUTPUTS_CONTRACT_VERSION),
+    clusterName: cluster.clusterName,
+    clusterMode: pulumi.output(cluster.mode),
+    kubeconfig: cluster.kubeconfig,
+    kubeContext: pulumi.output(cluster.context ?? ""),
+    istioVersion: mesh.version,
+    meshMode: mesh.mode,
+    ingressGatewayUrl: mesh.ingressUrl,
+    bookinfoUrl: pulumi.output(bookinfo?.url),
+    prometheusUrl: observability.prometheusUrl,
+    grafanaUrl: observability.grafanaUrl,
+    jaegerUrl: observability.jaegerUrl,
+    kialiUrl: observability.kialiUrl,
+    grafanaAdminPassword: observability.grafanaAdminPassword,
+};
+export const {
+    contractVersion,
+    clusterName,
+    clusterMode,
+    kubeconfig,
+    kubeContext,
+    istioVersion,
+    meshMode,
+    ingressGatewayUrl,
+    bookinfoUrl,
+    prometheusUrl,
+    grafanaUrl,
+    jaegerUrl,
+    kialiUrl,
+    grafanaAdminPassword,
+} = outputs;

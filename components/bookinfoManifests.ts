@@ -33,6 +33,11 @@ const WORKLOADS: readonly Workload[] = [
     { app: "productpage", version: "v1", requests: { cpu: "20m", memory: "96Mi" }, memoryLimit: "256Mi" },
 ];
 
+/** The app/version pair of every Bookinfo Deployment, as their pods are labelled. */
+export function bookinfoWorkloads(): { app: App; version: string }[] {
+    return WORKLOADS.map((w) => ({ app: w.app, version: w.version }));
+}
+
 /** The SPIFFE principal of a service account, as AuthorizationPolicies name it. */
 export function principal(namespace: string, serviceAccount: string): string {
     return `cluster.local/ns/${namespace}/sa/${serviceAccount}`;

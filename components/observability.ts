@@ -20,6 +20,7 @@ import {
 import { NODE_PORTS } from "./ports";
 import { pinnedRelease } from "./helm";
 import { baseUrl } from "./urls";
+import { AddonEndpoint } from "./verification";
 import { ChartPin, GRAFANA_CHART, JAEGER_CHART, KIALI_CHART, PROMETHEUS_CHART } from "./versions";
 
 /** Host exposure on kind: each UI on its fixed nodePort, reached at host:hostPort. */
@@ -52,6 +53,8 @@ export class Observability extends pulumi.ComponentResource {
     public readonly kialiUrl: pulumi.Output<string | undefined>;
     /** Grafana's admin password (secret), user `admin`. */
     public readonly grafanaAdminPassword: pulumi.Output<string | undefined>;
+    /** Every enabled addon with the path that answers when it is healthy, for the deployment check. */
+    public readonly endpoints: pulumi.Output<AddonEndpoint[]>;
 
     constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
         super("istio-mesh:index:Observability", name, args, opts);
@@ -141,6 +144,26 @@ export class Observability extends pulumi.ComponentResource {
             expose(KIALI, "kiali");
         }
 
+        const endpoint = (on: boolean, label: string, a: AddonService, role: keyof KindExposure["hostPorts"], healthPath: string) =>
+            on
+                ? [
+                      {
+                          name: label,
+                          baseUrl: args.kind ? urlOf(a, role) : undefined,
+                          namespace: OBSERVABILITY_NAMESPACE,
+                          service: a.service,
+                          port: a.port,
+                          healthPath,
+                      },
+                  ]
+                : [];
+        this.endpoints = pulumi.output([
+            ...endpoint(s.prometheus, "Prometheus", PROMETHEUS, "prometheus", "/-/ready"),
+            ...endpoint(s.grafana, "Grafana", GRAFANA, "grafana", "/api/health"),
+            ...endpoint(s.jaeger, "Jaeger", JAEGER, "jaeger", "/api/services"),
+            ...endpoint(s.kiali, "Kiali", KIALI, "kiali", "/kiali/healthz"),
+        ]);
+
         const maybe = (on: boolean, url: string): pulumi.Output<string | undefined> => pulumi.output(on ? url : undefined);
         this.prometheusUrl = maybe(s.prometheus, urlOf(PROMETHEUS, "prometheus"));
         this.grafanaUrl = maybe(s.grafana, urlOf(GRAFANA, "grafana"));
@@ -153,6 +176,7 @@ export class Observability extends pulumi.ComponentResource {
             jaegerUrl: this.jaegerUrl,
             kialiUrl: this.kialiUrl,
             grafanaAdminPassword: this.grafanaAdminPassword,
+            endpoints: this.endpoints,
         });
     }
 }

@@ -44,7 +44,7 @@ describe("program: dev", function () {
 
     it("exports the cluster name and mode", async () => {
         assert.equal((await resolve(run.outputs.clusterName as never)).value, "istio-dev");
-        assert.equal(run.outputs.clusterMode, "kind");
+        assert.equal((await resolve(run.outputs.clusterMode as never)).value, "kind");
     });
 
     it("disables default providers in every committed stack file", () => {
