@@ -6,6 +6,7 @@
  */
 import { BookinfoSettings, IngressApi, MeshMode, ReviewsVersion } from "./config";
 import { Manifest } from "./meshManifests";
+import { meshNamespaceLabels } from "./outputs";
 import { BOOKINFO_IMAGE_REGISTRY, BOOKINFO_IMAGE_TAG } from "./versions";
 
 /** Bookinfo's namespace; the authorization principals below name it, so it is fixed. */
@@ -62,10 +63,7 @@ export function usesL7(b: BookinfoSettings): boolean {
 
 /** Namespace labels for the data plane mode. */
 export function namespaceManifest(mode: MeshMode, waypoint: boolean): Manifest {
-    const labels: Record<string, string> =
-        mode === "sidecar"
-            ? { "istio-injection": "enabled" }
-            : { "istio.io/dataplane-mode": "ambient", ...(waypoint ? { "istio.io/use-waypoint": WAYPOINT_NAME } : {}) };
+    const labels = { ...meshNamespaceLabels(mode), ...(waypoint ? { "istio.io/use-waypoint": WAYPOINT_NAME } : {}) };
     return { apiVersion: "v1", kind: "Namespace", metadata: { name: BOOKINFO_NAMESPACE, labels } };
 }
 

@@ -69,6 +69,20 @@ export const OUTPUT_NAMES = Object.keys(NAMES) as (keyof MeshStackOutputs)[];
 /** The outputs that are secret, in the state and in every StackReference. */
 export const SECRET_OUTPUTS: readonly (keyof MeshStackOutputs)[] = ["kubeconfig", "grafanaAdminPassword"];
 
+/** The labels that put a namespace's pods on the mesh's data plane. */
+export function meshNamespaceLabels(mode: MeshStackOutputs["meshMode"]): Record<string, string> {
+    switch (mode) {
+        case "sidecar":
+            return { "istio-injection": "enabled" };
+        case "ambient":
+            return { "istio.io/dataplane-mode": "ambient" };
+        default: {
+            const unreachable: never = mode;
+            throw new Error(`unknown mesh mode ${String(unreachable)}`);
+        }
+    }
+}
+
 /**
  * Reads a mesh stack's outputs through a StackReference, typed by the contract. Every output
  * fails with a clear message when the referenced stack speaks another contract version (or is

@@ -80,9 +80,20 @@ export class Run {
     }
 }
 
-function mockOutputs(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
+/** What a StackReference mock serves: the referenced stack's outputs and which of them are secret. */
+export interface StackReferenceMock {
+    readonly outputs: Record<string, unknown>;
+    readonly secretOutputNames?: readonly string[];
+}
+
+function mockOutputs(args: pulumi.runtime.MockResourceArgs, stacks: Record<string, StackReferenceMock>): Record<string, any> {
     const inputs = { ...args.inputs };
     switch (args.type) {
+        case "pulumi:pulumi:StackReference": {
+            const stack = stacks[args.inputs.name as string];
+            if (!stack) throw new Error(`unmocked StackReference ${String(args.inputs.name)}: pass it in stackReferences`);
+            return { name: args.inputs.name, outputs: stack.outputs, secretOutputNames: [...(stack.secretOutputNames ?? [])] };
+        }
         case "command:local:Command":
             // The kind create script prints the kubeconfig; every other command prints a short line.
             return { ...inputs, stdout: args.name.endsWith("-cluster") ? FAKE_KUBECONFIG : "ok", stderr: "" };
@@ -111,6 +122,10 @@ export async function runProgram(
         stack?: string;
         preview?: boolean;
         invokes?: Record<string, InvokeHandler>;
+        /** Pulumi project name the program runs as. @default "istio-mesh" */
+        project?: string;
+        /** Stacks a StackReference may read, by fully qualified name. */
+        stackReferences?: Record<string, StackReferenceMock>;
     } = {},
 ): Promise<Run> {
     const resources: Recorded[] = [];
@@ -127,7 +142,7 @@ export async function runProgram(
                     rec.inputs = args.inputs;
                     rec.provider = args.provider;
                 }
-                return { id: args.id ?? `${args.name}-id`, state: mockOutputs(args) };
+                return { id: args.id ?? `${args.name}-id`, state: mockOutputs(args, options.stackReferences ?? {}) };
             },
             call(args) {
                 const handler = options.invokes?.[args.token];
@@ -138,7 +153,7 @@ export async function runProgram(
                 return handler(args);
             },
         },
-        PROJECT,
+        options.project ?? PROJECT,
         options.stack ?? "test",
         options.preview ?? false,
     );
