@@ -25,7 +25,15 @@ const cluster = connectCluster(cfg, { providers: [commandProvider] });
 const providers = [cluster.provider, commandProvider];
 
 const gatewayApi = cfg.istio.gatewayApi.install
-    ? new GatewayApiCrds("gateway-api", { channel: cfg.istio.gatewayApi.channel, localFile: cfg.istio.gatewayApi.localFile }, { providers })
+    ? new GatewayApiCrds(
+          "gateway-api",
+          {
+              channel: cfg.istio.gatewayApi.channel,
+              localFile: cfg.istio.gatewayApi.localFile,
+              retainOnDestroy: !cfg.istio.removeCrdsOnDestroy,
+          },
+          { providers },
+      )
     : undefined;
 
 const kindHost = cfg.kind ? hostForListenAddress(cfg.kind.listenAddress) : undefined;
@@ -49,6 +57,7 @@ const mesh = new IstioMesh(
             : undefined,
         extAuthz: cfg.bookinfo.extAuthz,
         extraValues: cfg.istio.extraValues,
+        removeCrdsOnDestroy: cfg.istio.removeCrdsOnDestroy,
         dependsOn: gatewayApi ? [gatewayApi.bundle] : [],
     },
     { providers },

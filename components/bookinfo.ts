@@ -70,15 +70,17 @@ export class Bookinfo extends pulumi.ComponentResource {
         const gated: pulumi.CustomResourceOptions = { parent: this, dependsOn: [args.meshReady] };
         const resource = (m: Manifest, extra: pulumi.Resource[] = []): pulumi.CustomResource =>
             apply(`${name}-${m.kind.toLowerCase()}-${m.metadata.name}`, m, { ...gated, dependsOn: [args.meshReady, ...extra] });
+        // The namespace and service accounts pass no Istio webhook, so they are made while Istio installs.
+        const early = (m: Manifest, dependsOn: pulumi.Resource[]): pulumi.CustomResource =>
+            apply(`${name}-${m.kind.toLowerCase()}-${m.metadata.name}`, m, { parent: this, dependsOn });
 
-        const ns = resource(namespaceManifest(mode, waypoint));
+        const ns = early(namespaceManifest(mode, waypoint), []);
         const inNs = [ns];
         const workloads = workloadManifests();
         const accounts = new Map<string, pulumi.Resource>();
-        for (const m of workloads.filter((w) => w.kind !== "Deployment")) {
-            const r = resource(m, inNs);
-            if (m.kind === "ServiceAccount") accounts.set(m.metadata.name, r);
-        }
+        for (const m of workloads.filter((w) => w.kind === "ServiceAccount")) accounts.set(m.metadata.name, early(m, inNs));
+        // Services wait with the workloads: Pulumi waits for their endpoints, which come with the pods.
+        for (const m of workloads.filter((w) => w.kind === "Service")) resource(m, inNs);
         for (const m of workloads.filter((w) => w.kind === "Deployment")) {
             const account = accounts.get(
                 (m.spec as { template: { spec: { serviceAccountName: string } } }).template.spec.serviceAccountName,

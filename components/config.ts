@@ -90,6 +90,11 @@ export interface IstioSettings {
     };
     /** Extra Helm values per chart, merged over the stack's own. */
     readonly extraValues: Readonly<Record<"base" | "istiod" | "cni" | "ztunnel" | "gateway", Record<string, unknown>>>;
+    /**
+     * Whether `pulumi destroy` removes the Istio and Gateway API CRDs (and with them every object
+     * of those kinds in the cluster, the user's included). Off: they stay, as Helm keeps Istio's.
+     */
+    readonly removeCrdsOnDestroy: boolean;
 }
 
 /** How `reviews` traffic is split. */
@@ -406,7 +411,7 @@ function validateIstio(p: Problems, rawMode: string | undefined, raw: unknown): 
         "pulumi config set meshMode sidecar (or ambient).",
     );
     const i = section(p, "istio", raw);
-    onlyKeys(p, "istio", i, ["mtls", "istiod", "gateway", "meshConfig", "gatewayApi", "extraValues"]);
+    onlyKeys(p, "istio", i, ["mtls", "istiod", "gateway", "meshConfig", "gatewayApi", "extraValues", "removeCrdsOnDestroy"]);
     const mtls = oneOf<MtlsMode>(p, "istio.mtls", i.mtls, ["STRICT", "PERMISSIVE"], "STRICT");
 
     const d = section(p, "istio.istiod", i.istiod);
@@ -474,6 +479,7 @@ function validateIstio(p: Problems, rawMode: string | undefined, raw: unknown): 
         meshConfig,
         gatewayApi,
         extraValues,
+        removeCrdsOnDestroy: bool(p, "istio.removeCrdsOnDestroy", i.removeCrdsOnDestroy, false),
     };
 }
 

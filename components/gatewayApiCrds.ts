@@ -8,7 +8,15 @@ export interface GatewayApiCrdsArgs {
     readonly channel?: "standard" | "experimental";
     /** A local copy of the release's install YAML, for machines without internet access. @default the versioned release asset */
     readonly localFile?: string;
+    /**
+     * Leave the CRDs in the cluster on destroy: deleting a CRD deletes every object of its kind,
+     * including ones the stack did not create. @default true
+     */
+    readonly retainOnDestroy?: boolean;
 }
+
+/** A transform that marks every resource the bundle creates as retained on delete. */
+export const retainChildren: pulumi.ResourceTransform = ({ props, opts }) => ({ props, opts: { ...opts, retainOnDelete: true } });
 
 /**
  * The Kubernetes Gateway API CRDs at the release pinned for the Istio version, applied from the
@@ -25,7 +33,14 @@ export class GatewayApiCrds extends pulumi.ComponentResource {
     constructor(name: string, args: GatewayApiCrdsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("istio-mesh:index:GatewayApiCrds", name, args, opts);
         const source = args.localFile ?? gatewayApiCrdUrl(args.channel ?? "standard");
-        this.bundle = new k8s.yaml.v2.ConfigFile(`${name}-bundle`, { file: source }, { parent: this });
+        const retain = args.retainOnDestroy ?? true;
+        this.bundle = new k8s.yaml.v2.ConfigFile(
+            `${name}-bundle`,
+            { file: source },
+            // retainOnDelete does not reach the objects a yaml/v2 component creates
+            // (pulumi/pulumi-kubernetes#3065); a transform does.
+            retain ? { parent: this, retainOnDelete: true, transforms: [retainChildren] } : { parent: this },
+        );
         this.version = pulumi.output(GATEWAY_API_VERSION);
         this.source = pulumi.output(source);
         this.registerOutputs({ version: this.version, source: this.source });

@@ -27,6 +27,9 @@ import { baseUrl, loadBalancerHost, ServiceStatus } from "./urls";
 /** Root of the project, where the scripts that commands run live. */
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
 
+/** The command that removes Istio's CRDs on destroy (Helm keeps them on purpose). */
+export const REMOVE_CRDS_COMMAND = "node --require ts-node/register/transpile-only scripts/removeCrds.ts";
+
 /** The command that runs the readiness gate script on the user's machine. */
 export const MESH_READY_COMMAND = "node --require ts-node/register/transpile-only scripts/meshReady.ts";
 
@@ -60,10 +63,15 @@ export interface IstioMeshArgs {
     readonly extAuthz?: ExtAuthzProvider;
     /** Extra Helm values per chart, merged over the stack's. @default {} */
     readonly extraValues?: Partial<Record<"base" | "istiod" | "cni" | "ztunnel" | "gateway", Record<string, unknown>>>;
-    /** Resources the control plane must wait for, such as the Gateway API CRDs. @default [] */
+    /** Resources istiod must wait for, such as the Gateway API CRDs it watches. @default [] */
     readonly dependsOn?: pulumi.Resource[];
     /** How long the readiness gate waits for istiod's webhooks, in seconds. @default 600 */
     readonly readinessTimeoutSeconds?: number;
+    /**
+     * Remove Istio's CRDs, and so every Istio object in the cluster, on destroy. Otherwise they
+     * stay, as Helm keeps them. @default false
+     */
+    readonly removeCrdsOnDestroy?: boolean;
 }
 
 /**
@@ -122,13 +130,32 @@ export class IstioMesh extends pulumi.ComponentResource {
                 { parent: this, dependsOn },
             );
 
+        // Does nothing until destroy, when its delete step removes the CRDs that base leaves behind.
+        const crdCleanup = args.removeCrdsOnDestroy
+            ? new command.local.Command(
+                  `${name}-crd-cleanup`,
+                  {
+                      delete: REMOVE_CRDS_COMMAND,
+                      dir: PROJECT_ROOT,
+                      environment: {
+                          CRD_KUBECONFIG: pulumi.secret(args.kubeconfig),
+                          CRD_CONTEXT: args.context ?? "",
+                          CRD_GROUP: "istio.io",
+                      },
+                      logging: "stdoutAndStderr",
+                  },
+                  { parent: this, customTimeouts: { delete: "10m" } },
+              )
+            : undefined;
         const base = release(
             "base",
             "base",
             "istio-base",
             systemNs.metadata.name,
             mergeValues(baseValues(), extra.base ?? {}),
-            args.dependsOn ?? [],
+            // Istio's own CRDs need nothing else (the Gateway API CRDs install side by side); the
+            // cleanup comes first so that destroy runs it last, after every Istio object is gone.
+            crdCleanup ? [crdCleanup] : [],
         );
         const istiod = release(
             "istiod",

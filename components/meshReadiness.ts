@@ -7,7 +7,7 @@ import { MeshMode } from "./config";
 
 /** The slice of the Kubernetes API the checks use. */
 export interface KubeApi {
-    request(method: "GET" | "POST", path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
+    request(method: "GET" | "POST" | "DELETE", path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
 }
 
 /** Outcome of one probe: ready, or not yet with the reason. */

@@ -21,8 +21,16 @@ export interface Recorded {
     parent?: string;
     /** Logical names of the resources in opts.dependsOn. */
     dependsOn: string[];
+    /** Logical names of the resources whose outputs flow into this custom resource's inputs. */
+    dataDeps: string[];
     /** Output names listed in opts.additionalSecretOutputs. */
     additionalSecretOutputs: string[];
+    /** Whether it only reads an existing object (opts.id). */
+    read: boolean;
+    /** opts.retainOnDelete. */
+    retainOnDelete?: boolean;
+    /** opts.transforms, applied by the engine to this resource's children. */
+    transforms: pulumi.ResourceTransform[];
     /** opts.deleteBeforeReplace. */
     deleteBeforeReplace?: boolean;
     /** The resource object, to read its outputs. */
@@ -132,6 +140,8 @@ export async function runProgram(
     const byResource = new Map<pulumi.Resource, Recorded>();
     const byTypeName = new Map<string, Recorded>();
     const unexpectedInvokes: string[] = [];
+    const pendingDataDeps: Promise<void>[] = [];
+    const pendingData = new Map<Recorded, pulumi.Resource[]>();
 
     await pulumi.runtime.setMocks(
         {
@@ -170,6 +180,10 @@ export async function runProgram(
                 custom: args.resource instanceof pulumi.CustomResource,
                 inputs: {},
                 dependsOn: [],
+                dataDeps: [],
+                read: (args.opts as pulumi.CustomResourceOptions).id !== undefined,
+                retainOnDelete: args.opts.retainOnDelete,
+                transforms: [...(args.opts.transforms ?? [])],
                 additionalSecretOutputs: [...((args.opts as pulumi.CustomResourceOptions).additionalSecretOutputs ?? [])],
                 deleteBeforeReplace: (args.opts as pulumi.CustomResourceOptions).deleteBeforeReplace,
                 resource: args.resource,
@@ -185,6 +199,12 @@ export async function runProgram(
                 const dep = byResource.get(d as pulumi.Resource);
                 rec.dependsOn.push(dep ? dep.name : "<unrecorded>");
             }
+            if (rec.custom)
+                pendingDataDeps.push(
+                    outputResources([args.props, (args.opts as pulumi.CustomResourceOptions).id]).then(
+                        (rs) => void pendingData.set(rec, rs),
+                    ),
+                );
             resources.push(rec);
             byResource.set(args.resource, rec);
             byTypeName.set(`${args.type}::${args.name}`, rec);
@@ -197,8 +217,31 @@ export async function runProgram(
     const outputs: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(exported)) outputs[k] = v;
     await settle();
+    await Promise.all(pendingDataDeps);
+    for (const [rec, rs] of pendingData) {
+        rec.dataDeps = [...new Set(rs.map((r) => byResource.get(r)?.name ?? "<unrecorded>"))].sort();
+    }
     if (unexpectedInvokes.length > 0) throw new Error(`program made unmocked invokes: ${unexpectedInvokes.join(", ")}`);
     return new Run(resources, outputs);
+}
+
+/** Every resource whose outputs appear anywhere in a resource's input properties. */
+async function outputResources(props: unknown): Promise<pulumi.Resource[]> {
+    const found: Promise<Iterable<pulumi.Resource>>[] = [];
+    const seen = new Set<unknown>();
+    const walk = (v: unknown): void => {
+        if (typeof v !== "object" || v === null || seen.has(v)) return;
+        seen.add(v);
+        if (pulumi.Output.isInstance(v)) {
+            // The SDK tracks, on each Output, the resources it was computed from.
+            const o = v as unknown as { allResources?: () => Promise<Set<pulumi.Resource>>; resources: () => Set<pulumi.Resource> };
+            found.push(o.allResources ? o.allResources() : Promise.resolve(o.resources()));
+            return;
+        }
+        for (const x of Array.isArray(v) ? v : Object.values(v)) walk(x);
+    };
+    walk(props);
+    return (await Promise.all(found)).flatMap((set) => [...set]);
 }
 
 /** Lets pending mock registrations finish. */
