@@ -8,7 +8,14 @@ import { IstioMesh } from "./components/istioMesh";
 import { NODE_PORTS } from "./components/ports";
 import { Bookinfo } from "./components/bookinfo";
 import { Observability } from "./components/observability";
-import { clusterHost, JAEGER, JAEGER_OTLP_GRPC_PORT, TRACING_PROVIDER } from "./components/observabilityValues";
+import {
+    addonGatewayPorts,
+    clusterHost,
+    enabledAddons,
+    JAEGER,
+    JAEGER_OTLP_GRPC_PORT,
+    TRACING_PROVIDER,
+} from "./components/observabilityValues";
 import { baseUrl, hostForListenAddress } from "./components/urls";
 import { DeploymentCheck } from "./components/deploymentCheck";
 import { bookinfoWorkloads, BOOKINFO_NAMESPACE } from "./components/bookinfoManifests";
@@ -37,6 +44,7 @@ const gatewayApi = cfg.istio.gatewayApi.install
     : undefined;
 
 const kindHost = cfg.kind ? hostForListenAddress(cfg.kind.listenAddress) : undefined;
+const addonExposure = cfg.observability.gatewayExposure;
 const mesh = new IstioMesh(
     "istio",
     {
@@ -50,6 +58,7 @@ const mesh = new IstioMesh(
         exposure: cfg.kind
             ? { type: "NodePort", httpNodePort: NODE_PORTS.http, httpsNodePort: NODE_PORTS.https }
             : { type: "LoadBalancer" },
+        extraPorts: addonExposure ? addonGatewayPorts(enabledAddons(cfg.observability)) : [],
         hostHttpUrl: cfg.kind && kindHost ? baseUrl("http", kindHost, cfg.kind.hostPorts.http) : undefined,
         // Jaeger's address is a fixed name, so the mesh does not wait for the addons.
         tracing: cfg.observability.jaeger
@@ -84,6 +93,14 @@ const observability = new Observability(
         mode: cfg.istio.mode,
         settings: cfg.observability,
         kind: cfg.kind && kindHost ? { host: kindHost, hostPorts: cfg.kind.hostPorts } : undefined,
+        gateway: addonExposure
+            ? {
+                  namespace: mesh.gatewayNamespace,
+                  labels: mesh.gatewayLabels,
+                  ingressUrl: mesh.ingressUrl,
+                  sourceRanges: addonExposure.sourceRanges,
+              }
+            : undefined,
         meshReady: mesh.ready,
     },
     { providers: [...providers, randomProvider] },

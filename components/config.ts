@@ -140,6 +140,11 @@ export interface ObservabilitySettings {
     /** Percentage of requests traced. */
     readonly tracingSamplingPercent: number;
     readonly kialiAuth: KialiAuth;
+    /**
+     * Existing clusters: serve each addon UI on its own port of the ingress gateway, reachable only
+     * from these client address ranges (CIDRs). Undefined: the UIs stay in-cluster.
+     */
+    readonly gatewayExposure?: { readonly sourceRanges: readonly string[] };
 }
 
 /** The whole, validated stack configuration. */
@@ -300,6 +305,14 @@ function stringMap(p: Problems, key: string, value: unknown): Record<string, unk
 function isIPv4(value: string): boolean {
     const parts = value.split(".");
     return parts.length === 4 && parts.every((x) => /^\d{1,3}$/.test(x) && Number(x) <= 255);
+}
+
+/** An IPv4 or IPv6 address range in CIDR notation. */
+function isCidr(value: string): boolean {
+    const [addr, bits, ...rest] = value.split("/");
+    if (rest.length > 0 || bits === undefined || !/^\d{1,3}$/.test(bits)) return false;
+    if (isIPv4(addr)) return Number(bits) <= 32;
+    return /^[0-9a-fA-F:]+$/.test(addr) && addr.includes(":") && Number(bits) <= 128;
 }
 
 function validateKind(p: Problems, raw: unknown): KindSettings {
@@ -632,7 +645,27 @@ function validateBookinfo(
 
 function validateObservability(p: Problems, raw: unknown, kind: KindSettings | undefined): ObservabilitySettings {
     const o = section(p, "observability", raw);
-    onlyKeys(p, "observability", o, ["prometheus", "grafana", "jaeger", "kiali", "tracingSamplingPercent", "kialiAuth"]);
+    onlyKeys(p, "observability", o, ["prometheus", "grafana", "jaeger", "kiali", "tracingSamplingPercent", "kialiAuth", "gatewayExposure"]);
+    let gatewayExposure: ObservabilitySettings["gatewayExposure"];
+    if (o.gatewayExposure !== undefined) {
+        const g = section(p, "observability.gatewayExposure", o.gatewayExposure);
+        onlyKeys(p, "observability.gatewayExposure", g, ["sourceRanges"]);
+        const sourceRanges = stringList(p, "observability.gatewayExposure.sourceRanges", g.sourceRanges, []);
+        if (sourceRanges.length === 0) {
+            p.add(
+                `observability.gatewayExposure.sourceRanges must list the client address ranges allowed to open the UIs (got ${show(g.sourceRanges)}). Fix: pulumi config set --path 'observability.gatewayExposure.sourceRanges[0]' 203.0.113.0/24 (Prometheus and Jaeger have no login of their own).`,
+            );
+        }
+        for (const r of sourceRanges) {
+            if (!isCidr(r)) p.add(`observability.gatewayExposure.sourceRanges entry ${show(r)} must be a CIDR such as "203.0.113.0/24".`);
+        }
+        if (kind) {
+            p.add(
+                `observability.gatewayExposure applies to existing clusters only (got it with clusterMode "kind", where every UI already has a host port). Fix: remove observability.gatewayExposure.`,
+            );
+        }
+        gatewayExposure = { sourceRanges };
+    }
     const settings: ObservabilitySettings = {
         prometheus: bool(p, "observability.prometheus", o.prometheus, true),
         grafana: bool(p, "observability.grafana", o.grafana, true),
@@ -640,6 +673,7 @@ function validateObservability(p: Problems, raw: unknown, kind: KindSettings | u
         kiali: bool(p, "observability.kiali", o.kiali, true),
         tracingSamplingPercent: int(p, "observability.tracingSamplingPercent", o.tracingSamplingPercent, 100, 0, 100),
         kialiAuth: oneOf<KialiAuth>(p, "observability.kialiAuth", o.kialiAuth, ["token", "anonymous"], "token"),
+        gatewayExposure,
     };
     if (settings.grafana && !settings.prometheus) {
         p.add(

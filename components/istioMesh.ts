@@ -49,6 +49,8 @@ export interface IstioMeshArgs {
     readonly gateway?: { readonly replicas: number; readonly kind: GatewayKind; readonly nodeSelector: Readonly<Record<string, string>> };
     /** How the ingress gateway Service is exposed. @default LoadBalancer */
     readonly exposure?: GatewayExposure;
+    /** More HTTP ports the gateway Service opens, such as the addon UIs'. @default [] */
+    readonly extraPorts?: readonly { readonly name: string; readonly port: number }[];
     /** With NodePort exposure, the URL the host reaches the gateway's HTTP port at (kind port mapping). */
     readonly hostHttpUrl?: string;
     /** Mesh config switches. @default access logs on, ALLOW_ANY, locality load balancing on */
@@ -217,6 +219,7 @@ export class IstioMesh extends pulumi.ComponentResource {
                     kind: gatewaySettings.kind,
                     nodeSelector: gatewaySettings.nodeSelector,
                     exposure: args.exposure ?? { type: "LoadBalancer" },
+                    extraPorts: args.extraPorts,
                 }),
                 extra.gateway ?? {},
             ),

@@ -104,7 +104,10 @@ export function gatewayValues(input: {
     readonly kind: GatewayKind;
     readonly nodeSelector: Readonly<Record<string, string>>;
     readonly exposure: GatewayExposure;
+    /** More HTTP ports the gateway serves (the addon UIs); they also keep the client's address for policy. @default [] */
+    readonly extraPorts?: readonly { readonly name: string; readonly port: number }[];
 }): Values {
+    const extraPorts = input.extraPorts ?? [];
     const nodePorts = input.exposure.type === "NodePort" ? input.exposure : undefined;
     const port = (name: string, p: number, nodePort?: number): Values => ({
         name,
@@ -121,7 +124,14 @@ export function gatewayValues(input: {
         ...(input.kind === "DaemonSet" ? { nodeSelector: input.nodeSelector } : {}),
         service: {
             type: input.exposure.type,
-            ports: [port("status-port", 15021), port("http2", 80, nodePorts?.httpNodePort), port("https", 443, nodePorts?.httpsNodePort)],
+            ports: [
+                port("status-port", 15021),
+                port("http2", 80, nodePorts?.httpNodePort),
+                port("https", 443, nodePorts?.httpsNodePort),
+                ...extraPorts.map((e) => port(e.name, e.port)),
+            ],
+            // Source-range rules on those ports need the client's own address, not a node's.
+            ...(extraPorts.length > 0 ? { externalTrafficPolicy: "Local" } : {}),
         },
     };
 }

@@ -16,10 +16,13 @@ import {
     PROMETHEUS,
     prometheusValues,
     TRACING_PROVIDER,
+    addonGatewayManifests,
+    AddonGatewayRef,
+    enabledAddons,
 } from "./observabilityValues";
 import { NODE_PORTS } from "./ports";
 import { pinnedRelease } from "./helm";
-import { baseUrl } from "./urls";
+import { baseUrl, withPort } from "./urls";
 import { AddonEndpoint } from "./verification";
 import { ChartPin, GRAFANA_CHART, JAEGER_CHART, KIALI_CHART, PROMETHEUS_CHART } from "./versions";
 
@@ -37,7 +40,12 @@ export interface ObservabilityArgs {
     readonly settings: ObservabilitySettings;
     /** Host exposure on kind; undefined on an existing cluster, where the URLs are in-cluster. @default undefined */
     readonly kind?: KindExposure;
-    /** The mesh readiness gate; only the Telemetry resource waits for it. */
+    /**
+     * Existing clusters: serve the UIs through the ingress gateway, each on its own port of the
+     * gateway's address, to clients in `sourceRanges` only. @default undefined (in-cluster URLs)
+     */
+    readonly gateway?: AddonGatewayRef & { readonly ingressUrl: pulumi.Input<string>; readonly sourceRanges: readonly string[] };
+    /** The mesh readiness gate; only the Istio objects (Telemetry, the gateway routes) wait for it. */
     readonly meshReady: pulumi.Resource;
 }
 
@@ -76,8 +84,16 @@ export class Observability extends pulumi.ComponentResource {
                 { parent: this, dependsOn },
             );
 
-        const urlOf = (a: AddonService, role: keyof KindExposure["hostPorts"]): string =>
-            args.kind ? baseUrl("http", args.kind.host, args.kind.hostPorts[role]) : clusterUrl(a);
+        const gw = args.gateway;
+        // Where the browser on the user's machine reaches each UI; undefined when it cannot (in-cluster only).
+        const hostUrlOf = (a: AddonService, role: keyof KindExposure["hostPorts"]): pulumi.Output<string> | undefined =>
+            args.kind
+                ? pulumi.output(baseUrl("http", args.kind.host, args.kind.hostPorts[role]))
+                : gw
+                  ? pulumi.output(gw.ingressUrl).apply((u) => withPort(u, a.port))
+                  : undefined;
+        const urlOf = (a: AddonService, role: keyof KindExposure["hostPorts"]): pulumi.Output<string> =>
+            hostUrlOf(a, role) ?? pulumi.output(clusterUrl(a));
         // On kind each UI gets a NodePort Service on the nodePort that the kind port mapping forwards to.
         const expose = (a: AddonService, role: keyof KindExposure["hostPorts"]): void => {
             if (!args.kind) return;
@@ -131,17 +147,24 @@ export class Observability extends pulumi.ComponentResource {
             release(
                 KIALI,
                 KIALI_CHART,
-                kialiValues({
-                    auth: s.kialiAuth,
-                    grafana: s.grafana,
-                    jaeger: s.jaeger,
-                    links: {
-                        grafanaUrl: s.grafana ? urlOf(GRAFANA, "grafana") : undefined,
-                        jaegerUrl: s.jaeger ? urlOf(JAEGER, "jaeger") : undefined,
-                    },
-                }),
+                pulumi
+                    .all([s.grafana ? urlOf(GRAFANA, "grafana") : undefined, s.jaeger ? urlOf(JAEGER, "jaeger") : undefined])
+                    .apply(([grafanaUrl, jaegerUrl]) =>
+                        kialiValues({ auth: s.kialiAuth, grafana: s.grafana, jaeger: s.jaeger, links: { grafanaUrl, jaegerUrl } }),
+                    ),
             );
             expose(KIALI, "kiali");
+        }
+
+        if (gw) {
+            for (const m of addonGatewayManifests(enabledAddons(s), gw, gw.sourceRanges)) {
+                new k8s.apiextensions.CustomResource(
+                    `${name}-${m.kind.toLowerCase()}-${m.metadata.name}`,
+                    m as unknown as k8s.apiextensions.CustomResourceArgs,
+                    // Istio resources go through istiod's validating webhook
+                    { parent: this, dependsOn: [args.meshReady] },
+                );
+            }
         }
 
         const endpoint = (on: boolean, label: string, a: AddonService, role: keyof KindExposure["hostPorts"], healthPath: string) =>
@@ -149,7 +172,7 @@ export class Observability extends pulumi.ComponentResource {
                 ? [
                       {
                           name: label,
-                          baseUrl: args.kind ? urlOf(a, role) : undefined,
+                          baseUrl: hostUrlOf(a, role),
                           namespace: OBSERVABILITY_NAMESPACE,
                           service: a.service,
                           port: a.port,
@@ -157,18 +180,21 @@ export class Observability extends pulumi.ComponentResource {
                       },
                   ]
                 : [];
-        this.endpoints = pulumi.output([
+        this.endpoints = pulumi.all([
             ...endpoint(s.prometheus, "Prometheus", PROMETHEUS, "prometheus", "/-/ready"),
             ...endpoint(s.grafana, "Grafana", GRAFANA, "grafana", "/api/health"),
             ...endpoint(s.jaeger, "Jaeger", JAEGER, "jaeger", "/api/services"),
             ...endpoint(s.kiali, "Kiali", KIALI, "kiali", "/kiali/healthz"),
         ]);
 
-        const maybe = (on: boolean, url: string): pulumi.Output<string | undefined> => pulumi.output(on ? url : undefined);
+        const maybe = (on: boolean, url: pulumi.Output<string>): pulumi.Output<string | undefined> => (on ? url : pulumi.output(undefined));
         this.prometheusUrl = maybe(s.prometheus, urlOf(PROMETHEUS, "prometheus"));
         this.grafanaUrl = maybe(s.grafana, urlOf(GRAFANA, "grafana"));
         this.jaegerUrl = maybe(s.jaeger, urlOf(JAEGER, "jaeger"));
-        this.kialiUrl = maybe(s.kiali, `${urlOf(KIALI, "kiali")}/kiali`);
+        this.kialiUrl = maybe(
+            s.kiali,
+            urlOf(KIALI, "kiali").apply((u) => `${u}/kiali`),
+        );
         this.grafanaAdminPassword = adminPassword ? pulumi.secret(adminPassword) : pulumi.output(undefined);
         this.registerOutputs({
             prometheusUrl: this.prometheusUrl,

@@ -5,6 +5,7 @@
  */
 import { ISTIO_GRAFANA_DASHBOARDS } from "./versions";
 import { MeshMode } from "./config";
+import { Manifest } from "./meshManifests";
 
 /** The addons' namespace. Fixed: the URLs below are built from it. */
 export const OBSERVABILITY_NAMESPACE = "observability";
@@ -207,4 +208,85 @@ export function kialiValues(input: {
                 : { enabled: false },
         },
     };
+}
+
+/** The ingress gateway the addon UIs are served through on an existing cluster. */
+export interface AddonGatewayRef {
+    readonly namespace: string;
+    readonly labels: Readonly<Record<string, string>>;
+}
+
+/** The addons switched on, in a fixed order. */
+export function enabledAddons(s: {
+    readonly prometheus: boolean;
+    readonly grafana: boolean;
+    readonly jaeger: boolean;
+    readonly kiali: boolean;
+}): AddonService[] {
+    return [
+        ...(s.prometheus ? [PROMETHEUS] : []),
+        ...(s.grafana ? [GRAFANA] : []),
+        ...(s.jaeger ? [JAEGER] : []),
+        ...(s.kiali ? [KIALI] : []),
+    ];
+}
+
+/** The ingress gateway ports that serve the addon UIs: each addon's own Service port. */
+export function addonGatewayPorts(addons: readonly AddonService[]): { name: string; port: number }[] {
+    return addons.map((a) => ({ name: `http-${a.release}`, port: a.port }));
+}
+
+/** Name of the Istio Gateway that serves the addon UIs. */
+export const ADDON_GATEWAY = "addons";
+
+/**
+ * Serves each addon UI on its own port of the ingress gateway (its Service port, so the URL is
+ * the gateway's address and that port), and denies those ports to every client outside
+ * `sourceRanges`: Prometheus and Jaeger have no login of their own.
+ */
+export function addonGatewayManifests(
+    addons: readonly AddonService[],
+    gateway: AddonGatewayRef,
+    sourceRanges: readonly string[],
+): Manifest[] {
+    if (addons.length === 0) return [];
+    const out: Manifest[] = [
+        {
+            apiVersion: "networking.istio.io/v1",
+            kind: "Gateway",
+            metadata: { name: ADDON_GATEWAY, namespace: OBSERVABILITY_NAMESPACE },
+            spec: {
+                selector: { ...gateway.labels },
+                servers: addonGatewayPorts(addons).map((p) => ({ port: { number: p.port, name: p.name, protocol: "HTTP" }, hosts: ["*"] })),
+            },
+        },
+    ];
+    for (const a of addons) {
+        out.push({
+            apiVersion: "networking.istio.io/v1",
+            kind: "VirtualService",
+            metadata: { name: `${a.release}-ui`, namespace: OBSERVABILITY_NAMESPACE },
+            spec: {
+                hosts: ["*"],
+                gateways: [ADDON_GATEWAY],
+                http: [{ match: [{ port: a.port }], route: [{ destination: { host: clusterHost(a), port: { number: a.port } } }] }],
+            },
+        });
+    }
+    out.push({
+        apiVersion: "security.istio.io/v1",
+        kind: "AuthorizationPolicy",
+        metadata: { name: "addons-source-ranges", namespace: gateway.namespace },
+        spec: {
+            selector: { matchLabels: { ...gateway.labels } },
+            action: "DENY",
+            rules: [
+                {
+                    from: [{ source: { notRemoteIpBlocks: [...sourceRanges] } }],
+                    to: [{ operation: { ports: addons.map((a) => String(a.port)) } }],
+                },
+            ],
+        },
+    });
+    return out;
 }

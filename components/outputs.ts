@@ -31,13 +31,13 @@ export interface MeshStackOutputs {
     readonly ingressGatewayUrl: string;
     /** Bookinfo's /productpage URL; absent when Bookinfo is off. */
     readonly bookinfoUrl?: string;
-    /** Prometheus UI; on an existing cluster an in-cluster URL. Absent when Prometheus is off. */
+    /** Prometheus UI; on an existing cluster an in-cluster URL unless exposed through the gateway. Absent when Prometheus is off. */
     readonly prometheusUrl?: string;
-    /** Grafana UI (user admin); on an existing cluster an in-cluster URL. Absent when Grafana is off. */
+    /** Grafana UI (user admin); on an existing cluster an in-cluster URL unless exposed through the gateway. Absent when Grafana is off. */
     readonly grafanaUrl?: string;
-    /** Jaeger UI; on an existing cluster an in-cluster URL. Absent when Jaeger is off. */
+    /** Jaeger UI; on an existing cluster an in-cluster URL unless exposed through the gateway. Absent when Jaeger is off. */
     readonly jaegerUrl?: string;
-    /** Kiali UI; on an existing cluster an in-cluster URL. Absent when Kiali is off. */
+    /** Kiali UI; on an existing cluster an in-cluster URL unless exposed through the gateway. Absent when Kiali is off. */
     readonly kialiUrl?: string;
     /** Grafana's admin password. Secret. Absent when Grafana is off. */
     readonly grafanaAdminPassword?: string;

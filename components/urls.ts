@@ -26,3 +26,14 @@ export function loadBalancerHost(status: ServiceStatus | undefined): string | un
 export function joinUrl(base: string, path: string): string {
     return `${base.replace(/\/+$/, "")}/${path.replace(/^\/+/, "")}`;
 }
+
+/** The same scheme and host on another port; text that is not a URL (a pending address) is returned as is. */
+export function withPort(base: string, port: number): string {
+    let u: URL;
+    try {
+        u = new URL(base);
+    } catch {
+        return base;
+    }
+    return baseUrl(u.protocol === "https:" ? "https" : "http", u.hostname.includes(":") ? `[${u.hostname}]` : u.hostname, port);
+}

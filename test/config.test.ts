@@ -139,4 +139,32 @@ describe("config validation", () => {
             found.join("\n"),
         );
     });
+
+    it("asks for the source ranges before exposing the addon UIs through the gateway, and only on existing clusters", () => {
+        const prod = { [`${K}kubeconfig`]: "apiVersion: v1" };
+        expectProblem(
+            "prod",
+            { ...prod, [`${K}observability`]: { gatewayExposure: {} } },
+            "observability.gatewayExposure.sourceRanges must list the client address ranges allowed to open the UIs (got nothing). Fix: pulumi config set --path 'observability.gatewayExposure.sourceRanges[0]' 203.0.113.0/24 (Prometheus and Jaeger have no login of their own).",
+        );
+        expectProblem(
+            "prod",
+            { ...prod, [`${K}observability`]: { gatewayExposure: { sourceRanges: ["10.0.0.0/33", "office"] } } },
+            'observability.gatewayExposure.sourceRanges entry "10.0.0.0/33" must be a CIDR such as "203.0.113.0/24".',
+        );
+        expectProblem(
+            "dev",
+            { [`${K}observability`]: { gatewayExposure: { sourceRanges: ["10.0.0.0/8"] } } },
+            'observability.gatewayExposure applies to existing clusters only (got it with clusterMode "kind", where every UI already has a host port). Fix: remove observability.gatewayExposure.',
+        );
+        assert.deepEqual(
+            problems("prod", { ...prod, [`${K}observability`]: { gatewayExposure: { sourceRanges: ["10.0.0.0/8", "fd00::/8"] } } }),
+            [],
+        );
+        expectProblem(
+            "prod",
+            { ...prod, [`${K}istio`]: { removeCrdsOnDestroy: "yes" } },
+            'istio.removeCrdsOnDestroy must be true or false (got "yes").',
+        );
+    });
 });

@@ -40,6 +40,8 @@ export interface Recorded {
 /** Fake kubeconfig that a kind create command "prints". */
 export const FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n# fake kubeconfig from the test mocks\n";
 export const FAKE_PASSWORD = "mock-random-password";
+/** The address a read LoadBalancer Service reports under the mocks. */
+export const LOAD_BALANCER_IP = "203.0.113.10";
 
 /** What a run of the program registered and exported. */
 export class Run {
@@ -107,6 +109,9 @@ function mockOutputs(args: pulumi.runtime.MockResourceArgs, stacks: Record<strin
             return { ...inputs, stdout: args.name.endsWith("-cluster") ? FAKE_KUBECONFIG : "ok", stderr: "" };
         case "random:index/randomPassword:RandomPassword":
             return { ...inputs, result: FAKE_PASSWORD };
+        case "kubernetes:core/v1:Service":
+            // A read of an existing LoadBalancer Service (the ingress gateway's) finds it with an address.
+            return args.id ? { ...inputs, status: { loadBalancer: { ingress: [{ ip: LOAD_BALANCER_IP }] } } } : inputs;
         case "kubernetes:helm.sh/v3:Release":
             return { ...inputs, status: { name: inputs.name, namespace: inputs.namespace, status: "deployed", version: inputs.version } };
         default:

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { GRAFANA_CHART, JAEGER_CHART, KIALI_CHART, PROMETHEUS_CHART } from "../components/versions";
 import { NODE_PORTS } from "../components/ports";
-import { FAKE_PASSWORD, inputValue, resolve, Run, runStack } from "./harness";
+import { FAKE_PASSWORD, inputValue, LOAD_BALANCER_IP, resolve, Run, runStack } from "./harness";
 import { validateManifest } from "./schemas";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
@@ -137,5 +137,93 @@ describe("observability: switches and safety", () => {
             runStack("dev", { [`${K}observability`]: { kialiAuth: "anonymous" }, [`${K}kind`]: { listenAddress: "0.0.0.0" } }),
             /observability\.kialiAuth may be "anonymous" only on kind with kind\.listenAddress "127\.0\.0\.1" \(got "0\.0\.0\.0"\)/,
         );
+    });
+});
+
+describe("observability: through the ingress gateway on an existing cluster", () => {
+    const KUBECONFIG = "apiVersion: v1\nkind: Config\n";
+    let run: Run;
+    before(async () => {
+        run = await runStack("prod", {
+            "istio-mesh:kubeconfig": KUBECONFIG,
+            "istio-mesh:observability": {
+                tracingSamplingPercent: 1,
+                gatewayExposure: { sourceRanges: ["203.0.113.0/24", "2001:db8::/32"] },
+            },
+        });
+    });
+
+    it("opens one gateway port per UI and keeps the client's address for the source-range rule", () => {
+        const service = run.get("istio-gateway").inputs.values.service;
+        assert.deepEqual(
+            service.ports.map((p: { name: string; port: number }) => `${p.name}:${p.port}`),
+            [
+                "status-port:15021",
+                "http2:80",
+                "https:443",
+                "http-prometheus:9090",
+                "http-grafana:3000",
+                "http-jaeger:16686",
+                "http-kiali:20001",
+            ],
+        );
+        assert.equal(service.externalTrafficPolicy, "Local");
+    });
+
+    it("routes each port to its addon's Service and denies it to clients outside the ranges", async () => {
+        const gateway = run.get("observability-gateway-addons").inputs;
+        assert.deepEqual(gateway.spec.selector, { istio: "ingressgateway" });
+        assert.deepEqual(
+            gateway.spec.servers.map((s: { port: { number: number } }) => s.port.number),
+            [9090, 3000, 16686, 20001],
+        );
+        const grafana = run.get("observability-virtualservice-grafana-ui").inputs;
+        assert.deepEqual(grafana.spec.http[0].route[0].destination, {
+            host: "grafana.observability.svc.cluster.local",
+            port: { number: 3000 },
+        });
+        assert.deepEqual(grafana.spec.http[0].match, [{ port: 3000 }]);
+        const policy = run.get("observability-authorizationpolicy-addons-source-ranges").inputs;
+        assert.equal(policy.metadata.namespace, "istio-ingress");
+        assert.equal(policy.spec.action, "DENY");
+        assert.deepEqual(policy.spec.rules, [
+            {
+                from: [{ source: { notRemoteIpBlocks: ["203.0.113.0/24", "2001:db8::/32"] } }],
+                to: [{ operation: { ports: ["9090", "3000", "16686", "20001"] } }],
+            },
+        ]);
+        for (const r of run.resources.filter((x) => x.parent === "observability" && /istio\.io/.test(x.type))) {
+            assert.deepEqual(r.dependsOn, ["istio-ready"], r.name);
+            await validateManifest(r.inputs as never);
+        }
+    });
+
+    it("exports the UIs at the gateway's address, wires Kiali's links there and verifies through it", async () => {
+        const ip = LOAD_BALANCER_IP;
+        assert.equal((await resolve(run.outputs.grafanaUrl as never)).value, `http://${ip}:3000`);
+        assert.equal((await resolve(run.outputs.kialiUrl as never)).value, `http://${ip}:20001/kiali`);
+        assert.equal((await resolve(run.outputs.prometheusUrl as never)).value, `http://${ip}:9090`);
+        const kiali = run.get("observability-kiali").inputs.values.external_services;
+        assert.equal(kiali.grafana.external_url, `http://${ip}:3000`);
+        assert.equal(kiali.tracing.external_url, `http://${ip}:16686`);
+        const env = inputValue(run.get("verify-run").inputs.environment).value as Record<string, string>;
+        const plan = JSON.parse(env.VERIFY_PLAN) as { endpoints: { target: { url?: string } }[] };
+        assert.deepEqual(
+            plan.endpoints.map((e) => e.target.url),
+            [
+                `http://${ip}/productpage`,
+                `http://${ip}:9090/-/ready`,
+                `http://${ip}:3000/api/health`,
+                `http://${ip}:16686/api/services`,
+                `http://${ip}:20001/kiali/healthz`,
+            ],
+        );
+    });
+
+    it("keeps the UIs in-cluster without it", async () => {
+        const plain = await runStack("prod", { "istio-mesh:kubeconfig": KUBECONFIG });
+        assert.equal(plain.find("observability-gateway-addons"), undefined);
+        assert.equal(plain.get("istio-gateway").inputs.values.service.externalTrafficPolicy, undefined);
+        assert.equal((await resolve(plain.outputs.grafanaUrl as never)).value, "http://grafana.observability.svc.cluster.local:3000");
     });
 });
