@@ -18,6 +18,7 @@ import {
     TRACING_PROVIDER,
     addonGatewayManifests,
     AddonGatewayRef,
+    AddonRole,
     enabledAddons,
 } from "./observabilityValues";
 import { NODE_PORTS } from "./ports";
@@ -29,7 +30,7 @@ import { ChartPin, GRAFANA_CHART, JAEGER_CHART, KIALI_CHART, PROMETHEUS_CHART } 
 /** Host exposure on kind: each UI on its fixed nodePort, reached at host:hostPort. */
 export interface KindExposure {
     readonly host: string;
-    readonly hostPorts: Readonly<Record<"prometheus" | "grafana" | "jaeger" | "kiali", number>>;
+    readonly hostPorts: Readonly<Record<AddonRole, number>>;
 }
 
 /** Arguments of {@link Observability}. */
@@ -86,16 +87,15 @@ export class Observability extends pulumi.ComponentResource {
 
         const gw = args.gateway;
         // Where the browser on the user's machine reaches each UI; undefined when it cannot (in-cluster only).
-        const hostUrlOf = (a: AddonService, role: keyof KindExposure["hostPorts"]): pulumi.Output<string> | undefined =>
+        const hostUrlOf = (a: AddonService): pulumi.Output<string> | undefined =>
             args.kind
-                ? pulumi.output(baseUrl("http", args.kind.host, args.kind.hostPorts[role]))
+                ? pulumi.output(baseUrl("http", args.kind.host, args.kind.hostPorts[a.role]))
                 : gw
                   ? pulumi.output(gw.ingressUrl).apply((u) => withPort(u, a.port))
                   : undefined;
-        const urlOf = (a: AddonService, role: keyof KindExposure["hostPorts"]): pulumi.Output<string> =>
-            hostUrlOf(a, role) ?? pulumi.output(clusterUrl(a));
+        const urlOf = (a: AddonService): pulumi.Output<string> => hostUrlOf(a) ?? pulumi.output(clusterUrl(a));
         // On kind each UI gets a NodePort Service on the nodePort that the kind port mapping forwards to.
-        const expose = (a: AddonService, role: keyof KindExposure["hostPorts"]): void => {
+        const expose = (a: AddonService): void => {
             if (!args.kind) return;
             new k8s.core.v1.Service(
                 `${name}-${a.release}-ui`,
@@ -104,7 +104,7 @@ export class Observability extends pulumi.ComponentResource {
                     spec: {
                         type: "NodePort",
                         selector: { ...a.selector },
-                        ports: [{ name: "http", port: a.port, targetPort: a.port, nodePort: NODE_PORTS[role] }],
+                        ports: [{ name: "http", port: a.port, targetPort: a.port, nodePort: NODE_PORTS[a.role] }],
                     },
                 },
                 { parent: this },
@@ -113,7 +113,7 @@ export class Observability extends pulumi.ComponentResource {
 
         if (s.prometheus) {
             release(PROMETHEUS, PROMETHEUS_CHART, prometheusValues());
-            expose(PROMETHEUS, "prometheus");
+            expose(PROMETHEUS);
         }
 
         let adminPassword: pulumi.Output<string> | undefined;
@@ -129,12 +129,12 @@ export class Observability extends pulumi.ComponentResource {
                 { parent: this },
             );
             release(GRAFANA, GRAFANA_CHART, grafanaValues(mode, "grafana-admin"), [secret]);
-            expose(GRAFANA, "grafana");
+            expose(GRAFANA);
         }
 
         if (s.jaeger) {
             release(JAEGER, JAEGER_CHART, jaegerValues());
-            expose(JAEGER, "jaeger");
+            expose(JAEGER);
             new k8s.apiextensions.CustomResource(
                 `${name}-tracing`,
                 tracingTelemetry(TRACING_PROVIDER, s.tracingSamplingPercent),
@@ -148,12 +148,12 @@ export class Observability extends pulumi.ComponentResource {
                 KIALI,
                 KIALI_CHART,
                 pulumi
-                    .all([s.grafana ? urlOf(GRAFANA, "grafana") : undefined, s.jaeger ? urlOf(JAEGER, "jaeger") : undefined])
+                    .all([s.grafana ? urlOf(GRAFANA) : undefined, s.jaeger ? urlOf(JAEGER) : undefined])
                     .apply(([grafanaUrl, jaegerUrl]) =>
                         kialiValues({ auth: s.kialiAuth, grafana: s.grafana, jaeger: s.jaeger, links: { grafanaUrl, jaegerUrl } }),
                     ),
             );
-            expose(KIALI, "kiali");
+            expose(KIALI);
         }
 
         if (gw) {
@@ -167,33 +167,24 @@ export class Observability extends pulumi.ComponentResource {
             }
         }
 
-        const endpoint = (on: boolean, label: string, a: AddonService, role: keyof KindExposure["hostPorts"], healthPath: string) =>
-            on
-                ? [
-                      {
-                          name: label,
-                          baseUrl: hostUrlOf(a, role),
-                          namespace: OBSERVABILITY_NAMESPACE,
-                          service: a.service,
-                          port: a.port,
-                          healthPath,
-                      },
-                  ]
-                : [];
-        this.endpoints = pulumi.all([
-            ...endpoint(s.prometheus, "Prometheus", PROMETHEUS, "prometheus", "/-/ready"),
-            ...endpoint(s.grafana, "Grafana", GRAFANA, "grafana", "/api/health"),
-            ...endpoint(s.jaeger, "Jaeger", JAEGER, "jaeger", "/api/services"),
-            ...endpoint(s.kiali, "Kiali", KIALI, "kiali", "/kiali/healthz"),
-        ]);
+        this.endpoints = pulumi.all(
+            enabledAddons(s).map((a) => ({
+                name: a.title,
+                baseUrl: hostUrlOf(a),
+                namespace: OBSERVABILITY_NAMESPACE,
+                service: a.service,
+                port: a.port,
+                healthPath: a.healthPath,
+            })),
+        );
 
         const maybe = (on: boolean, url: pulumi.Output<string>): pulumi.Output<string | undefined> => (on ? url : pulumi.output(undefined));
-        this.prometheusUrl = maybe(s.prometheus, urlOf(PROMETHEUS, "prometheus"));
-        this.grafanaUrl = maybe(s.grafana, urlOf(GRAFANA, "grafana"));
-        this.jaegerUrl = maybe(s.jaeger, urlOf(JAEGER, "jaeger"));
+        this.prometheusUrl = maybe(s.prometheus, urlOf(PROMETHEUS));
+        this.grafanaUrl = maybe(s.grafana, urlOf(GRAFANA));
+        this.jaegerUrl = maybe(s.jaeger, urlOf(JAEGER));
         this.kialiUrl = maybe(
             s.kiali,
-            urlOf(KIALI, "kiali").apply((u) => `${u}/kiali`),
+            urlOf(KIALI).apply((u) => `${u}/kiali`),
         );
         this.grafanaAdminPassword = adminPassword ? pulumi.secret(adminPassword) : pulumi.output(undefined);
         this.registerOutputs({

@@ -10,8 +10,17 @@ import { Manifest } from "./meshManifests";
 /** The addons' namespace. Fixed: the URLs below are built from it. */
 export const OBSERVABILITY_NAMESPACE = "observability";
 
+/** The addons with a UI, by their host port role on kind. */
+export type AddonRole = "prometheus" | "grafana" | "jaeger" | "kiali";
+
 /** An in-cluster Service an addon answers on. */
 export interface AddonService {
+    /** Name for people, in messages. */
+    readonly title: string;
+    /** Its host port role on kind (kind.hostPorts.<role>). */
+    readonly role: AddonRole;
+    /** Path that answers 200 when the addon is healthy, from the Service's root. */
+    readonly healthPath: string;
     /** Helm release name. */
     readonly release: string;
     /** Service name and port the chart creates. */
@@ -22,6 +31,9 @@ export interface AddonService {
 }
 
 export const PROMETHEUS: AddonService = {
+    title: "Prometheus",
+    role: "prometheus",
+    healthPath: "/-/ready",
     release: "prometheus",
     service: "prometheus",
     port: 9090,
@@ -32,18 +44,27 @@ export const PROMETHEUS: AddonService = {
     },
 };
 export const GRAFANA: AddonService = {
+    title: "Grafana",
+    role: "grafana",
+    healthPath: "/api/health",
     release: "grafana",
     service: "grafana",
     port: 3000,
     selector: { "app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": "grafana" },
 };
 export const JAEGER: AddonService = {
+    title: "Jaeger",
+    role: "jaeger",
+    healthPath: "/api/services",
     release: "jaeger",
     service: "jaeger",
     port: 16686,
     selector: { "app.kubernetes.io/name": "jaeger", "app.kubernetes.io/instance": "jaeger", "app.kubernetes.io/component": "all-in-one" },
 };
 export const KIALI: AddonService = {
+    title: "Kiali",
+    role: "kiali",
+    healthPath: "/kiali/healthz",
     release: "kiali",
     service: "kiali",
     port: 20001,

@@ -40,6 +40,17 @@ export interface Recorded {
 /** Fake kubeconfig that a kind create command "prints". */
 export const FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n# fake kubeconfig from the test mocks\n";
 export const FAKE_PASSWORD = "mock-random-password";
+/** A kubeconfig for a local fake API server (plain HTTP, token auth), as the scripts receive it. */
+export function kubeconfigFor(server: string): string {
+    return `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "${server}", insecure-skip-tls-verify: true}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: ctx, context: {cluster: c, user: u}}]
+current-context: ctx
+`;
+}
+
 /** The address a read LoadBalancer Service reports under the mocks. */
 export const LOAD_BALANCER_IP = "203.0.113.10";
 

@@ -6,6 +6,7 @@ import { KubeApi, probeDaemonSet, probeInjection, probeMesh, probeValidation, wa
 import { peerAuthentication, tracingTelemetry } from "../components/meshManifests";
 import { validateManifest } from "./schemas";
 import { MESH_READY_COMMAND, PROJECT_ROOT } from "../components/istioMesh";
+import { kubeconfigFor } from "./harness";
 
 /** A fake API answering by "METHOD path". */
 function fakeApi(routes: Record<string, (body: any) => { status: number; body: unknown }>): KubeApi & { calls: string[] } {
@@ -153,13 +154,7 @@ describe("mesh readiness script", function () {
         });
         await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
         const port = (server.address() as { port: number }).port;
-        const kubeconfig = `apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]
-users: [{name: u, user: {token: t}}]
-contexts: [{name: ctx, context: {cluster: c, user: u}}]
-current-context: ctx
-`;
+        const kubeconfig = kubeconfigFor(`http://127.0.0.1:${port}`);
         try {
             const [cmd, ...args] = MESH_READY_COMMAND.split(" ");
             const result = await new Promise<ReturnType<typeof spawnSync>>((resolve) => {

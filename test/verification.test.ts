@@ -17,7 +17,7 @@ import {
 import { VERIFY_COMMAND } from "../components/deploymentCheck";
 import { PROJECT_ROOT } from "../components/istioMesh";
 import { bookinfoWorkloads } from "../components/bookinfoManifests";
-import { FAKE_KUBECONFIG, inputValue, resolve, Run, runStack } from "./harness";
+import { FAKE_KUBECONFIG, inputValue, kubeconfigFor, resolve, Run, runStack } from "./harness";
 
 const PAGE = "<html><head><title>Simple Bookstore App</title></head><body>The Comedy of Errors</body></html>";
 
@@ -254,13 +254,7 @@ describe("verification script", function () {
                   ? { status: 200, body: "Prometheus Server is Ready." }
                   : { status: 404, body: "{}" },
         );
-        const kubeconfig = `apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "${api.url}", insecure-skip-tls-verify: true}}]
-users: [{name: u, user: {token: t}}]
-contexts: [{name: ctx, context: {cluster: c, user: u}}]
-current-context: ctx
-`;
+        const kubeconfig = kubeconfigFor(api.url);
         const plan = verificationPlan({
             mode: "sidecar",
             bookinfo: { url: `${gateway.url}/productpage`, namespace: "bookinfo", workloads: bookinfoWorkloads() },
