@@ -1,11 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { MeshMode } from "./config";
-import { PROJECT_ROOT } from "./istioMesh";
+import { PROJECT_ROOT, scriptCommand } from "./localScripts";
 import { AddonEndpoint, PodsCheck, verificationPlan } from "./verification";
 
 /** The command that runs the verification script on the user's machine. */
-export const VERIFY_COMMAND = "node --require ts-node/register/transpile-only scripts/verifyDeployment.ts";
+export const VERIFY_COMMAND = scriptCommand("verifyDeployment");
 
 /** Arguments of {@link DeploymentCheck}. */
 export interface DeploymentCheckArgs {

@@ -1,4 +1,3 @@
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as command from "@pulumi/command";
@@ -23,15 +22,13 @@ import { peerAuthentication } from "./meshManifests";
 import { pinnedRelease } from "./helm";
 import { ISTIO_HELM_REPO, ISTIO_VERSION } from "./versions";
 import { baseUrl, loadBalancerHost, ServiceStatus } from "./urls";
-
-/** Root of the project, where the scripts that commands run live. */
-export const PROJECT_ROOT = path.resolve(__dirname, "..");
+import { PROJECT_ROOT, scriptCommand } from "./localScripts";
 
 /** The command that removes Istio's CRDs on destroy (Helm keeps them on purpose). */
-export const REMOVE_CRDS_COMMAND = "node --require ts-node/register/transpile-only scripts/removeCrds.ts";
+export const REMOVE_CRDS_COMMAND = scriptCommand("removeCrds");
 
 /** The command that runs the readiness gate script on the user's machine. */
-export const MESH_READY_COMMAND = "node --require ts-node/register/transpile-only scripts/meshReady.ts";
+export const MESH_READY_COMMAND = scriptCommand("meshReady");
 
 /** Arguments of {@link IstioMesh}. */
 export interface IstioMeshArgs {

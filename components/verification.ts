@@ -7,6 +7,7 @@ import * as http from "http";
 import * as https from "https";
 import { MeshMode } from "./config";
 import { KubeApi, Probe, waitUntilReady } from "./meshReadiness";
+import { joinUrl } from "./urls";
 
 /** The title Bookinfo's product page carries when it renders. */
 export const BOOKINFO_TITLE = "Simple Bookstore App";
@@ -72,11 +73,6 @@ export function apiProxyPath(t: Extract<Target, { via: "apiProxy" }>): string {
     return `/api/v1/namespaces/${t.namespace}/services/http:${t.service}:${t.port}/proxy${t.path.startsWith("/") ? "" : "/"}${t.path}`;
 }
 
-/** Joins a root URL and a path. */
-function under(url: string, p: string): string {
-    return `${url.replace(/\/+$/, "")}/${p.replace(/^\/+/, "")}`;
-}
-
 /**
  * The checks for a deployment: Bookinfo's product page through the ingress gateway, its pods'
  * data plane, and each enabled addon, opened at its URL when this machine can reach it and
@@ -95,7 +91,7 @@ export function verificationPlan(input: {
         endpoints.push({
             name: a.name,
             target: a.baseUrl
-                ? { via: "url", url: under(a.baseUrl, a.healthPath) }
+                ? { via: "url", url: joinUrl(a.baseUrl, a.healthPath) }
                 : {
                       via: "apiProxy",
                       namespace: a.namespace,

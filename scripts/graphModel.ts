@@ -117,8 +117,7 @@ export function buildGraph(resources: readonly GraphResource[]): StackGraph {
     }
 
     // Steps: a component's resources of one kind (or its Istio config) that wait for the same kinds of things.
-    const category = (r: GraphResource): string =>
-        PROVIDER.test(r.type) ? r.name : MESH_CONFIG.test(r.type) ? "mesh-config" : BLOCKING[r.type] ? r.type : r.type;
+    const category = (r: GraphResource): string => (PROVIDER.test(r.type) ? r.name : MESH_CONFIG.test(r.type) ? "mesh-config" : r.type);
     const shape = (n: string): string => {
         const r = byName.get(n)!;
         return `${r.parent ?? ""}|${category(r)}`;

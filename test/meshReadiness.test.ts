@@ -5,7 +5,8 @@ import * as path from "path";
 import { KubeApi, probeDaemonSet, probeInjection, probeMesh, probeValidation, waitUntilReady } from "../components/meshReadiness";
 import { peerAuthentication, tracingTelemetry } from "../components/meshManifests";
 import { validateManifest } from "./schemas";
-import { MESH_READY_COMMAND, PROJECT_ROOT } from "../components/istioMesh";
+import { MESH_READY_COMMAND } from "../components/istioMesh";
+import { PROJECT_ROOT } from "../components/localScripts";
 import { kubeconfigFor } from "./harness";
 
 /** A fake API answering by "METHOD path". */

@@ -15,7 +15,7 @@ import {
     verifyEndpoint,
 } from "../components/verification";
 import { VERIFY_COMMAND } from "../components/deploymentCheck";
-import { PROJECT_ROOT } from "../components/istioMesh";
+import { PROJECT_ROOT } from "../components/localScripts";
 import { bookinfoWorkloads } from "../components/bookinfoManifests";
 import { FAKE_KUBECONFIG, inputValue, kubeconfigFor, resolve, Run, runStack } from "./harness";
 
