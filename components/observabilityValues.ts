@@ -3,7 +3,7 @@
  * every URL points at a Service the stack creates. Service names follow Istio's own addons,
  * so Istio's docs and Kiali's defaults line up.
  */
-import { ISTIO_GRAFANA_DASHBOARDS } from "./versions";
+import { ISTIO_GRAFANA_DASHBOARDS, istioDashboardUrl } from "./versions";
 import { MeshMode } from "./config";
 import { Manifest } from "./meshManifests";
 
@@ -109,9 +109,10 @@ export function prometheusValues(): Record<string, unknown> {
 
 /** Grafana with the Prometheus datasource, Istio's dashboards and no anonymous access. */
 export function grafanaValues(mode: MeshMode, adminSecret: string): Record<string, unknown> {
-    const dashboards: Record<string, { gnetId: number; revision: number; datasource: string }> = {};
+    // No `datasource` rewrite: Istio's dashboards pick the default Prometheus through their own variable.
+    const dashboards: Record<string, { url: string }> = {};
     const entries = Object.entries(ISTIO_GRAFANA_DASHBOARDS).filter(([name]) => mode === "ambient" || name !== "ztunnel");
-    for (const [name, d] of entries) dashboards[`istio-${name}`] = { gnetId: d.gnetId, revision: d.revision, datasource: "Prometheus" };
+    for (const [name, file] of entries) dashboards[`istio-${name}`] = { url: istioDashboardUrl(file) };
     return {
         podLabels: OUT_OF_MESH,
         testFramework: { enabled: false },
@@ -158,6 +159,9 @@ export function grafanaValues(mode: MeshMode, adminSecret: string): Record<strin
             },
         },
         dashboards: { istio: dashboards },
+        // The chart's default (-skf) skips TLS verification. Verify it (the curl image has a CA bundle),
+        // keep -f so that an HTTP error fails the download, and -S so that the log says why.
+        defaultCurlOptions: "-sSf",
     };
 }
 

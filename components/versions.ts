@@ -76,17 +76,21 @@ export const JAEGER_CHART: ChartPin = {
 };
 
 /**
- * Istio's Grafana dashboards as Istio publishes them on grafana.com
- * (https://grafana.com/orgs/istio/dashboards), each pinned to a revision. Istio publishes a new
- * revision of each with every release; these numbers were not checked against grafana.com
- * (no network where they were chosen), so confirm that each one is the revision published
- * for 1.30.x before relying on it.
+ * Istio's Grafana dashboards, downloaded by Grafana at start from the Istio release tag itself
+ * (the files Istio builds its own Grafana sample from, manifests/addons/dashboards at 1.30.3),
+ * so they always match the installed Istio. A tag, never a branch. Every file below was checked
+ * to exist at tag 1.30.3 and to select its Prometheus datasource through a `datasource` variable.
  */
 export const ISTIO_GRAFANA_DASHBOARDS = {
-    mesh: { gnetId: 7639, revision: 330 },
-    service: { gnetId: 7636, revision: 329 },
-    workload: { gnetId: 7630, revision: 329 },
-    controlPlane: { gnetId: 7645, revision: 329 },
-    performance: { gnetId: 11829, revision: 329 },
-    ztunnel: { gnetId: 21306, revision: 29 },
+    mesh: "istio-mesh-dashboard.gen.json",
+    service: "istio-service-dashboard.json",
+    workload: "istio-workload-dashboard.json",
+    controlPlane: "pilot-dashboard.gen.json",
+    performance: "istio-performance-dashboard.json",
+    ztunnel: "ztunnel-dashboard.gen.json",
 } as const;
+
+/** URL of one of Istio's dashboards at the pinned Istio release tag. */
+export function istioDashboardUrl(file: string): string {
+    return `https://raw.githubusercontent.com/istio/istio/${ISTIO_VERSION}/manifests/addons/dashboards/${file}`;
+}

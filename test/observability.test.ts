@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { GRAFANA_CHART, JAEGER_CHART, KIALI_CHART, PROMETHEUS_CHART } from "../components/versions";
+import { GRAFANA_CHART, ISTIO_VERSION, JAEGER_CHART, KIALI_CHART, PROMETHEUS_CHART } from "../components/versions";
 import { NODE_PORTS } from "../components/ports";
 import { FAKE_PASSWORD, inputValue, LOAD_BALANCER_IP, resolve, Run, runStack } from "./harness";
 import { validateManifest } from "./schemas";
@@ -105,10 +105,31 @@ describe("observability: dev", () => {
         assert.deepEqual(gated, ["observability-tracing"]);
     });
 
+    it("downloads Istio's own dashboards from the installed release's tag, verifying TLS", () => {
+        const grafana = run.get("observability-grafana").inputs.values;
+        const base = `https://raw.githubusercontent.com/istio/istio/${ISTIO_VERSION}/manifests/addons/dashboards/`;
+        assert.deepEqual(grafana.dashboards.istio, {
+            "istio-mesh": { url: `${base}istio-mesh-dashboard.gen.json` },
+            "istio-service": { url: `${base}istio-service-dashboard.json` },
+            "istio-workload": { url: `${base}istio-workload-dashboard.json` },
+            "istio-controlPlane": { url: `${base}pilot-dashboard.gen.json` },
+            "istio-performance": { url: `${base}istio-performance-dashboard.json` },
+        });
+        // Each dashboard lands in the folder of the provider named like its key.
+        assert.deepEqual(
+            grafana.dashboardProviders["dashboardproviders.yaml"].providers.map((p: { name: string }) => p.name),
+            Object.keys(grafana.dashboards),
+        );
+        assert.doesNotMatch(grafana.defaultCurlOptions, /k/);
+        assert.match(grafana.defaultCurlOptions, /f/);
+    });
+
     it("keeps the ztunnel dashboard for ambient mode", async () => {
         assert.equal(run.get("observability-grafana").inputs.values.dashboards.istio["istio-ztunnel"], undefined);
         const staging = await runStack("staging");
-        assert.ok(staging.get("observability-grafana").inputs.values.dashboards.istio["istio-ztunnel"]);
+        assert.deepEqual(staging.get("observability-grafana").inputs.values.dashboards.istio["istio-ztunnel"], {
+            url: `https://raw.githubusercontent.com/istio/istio/${ISTIO_VERSION}/manifests/addons/dashboards/ztunnel-dashboard.gen.json`,
+        });
         assert.equal(staging.get("observability-tracing").inputs.spec.tracing[0].randomSamplingPercentage, 50);
     });
 });
