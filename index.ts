@@ -138,6 +138,8 @@ const outputs: MeshStackOutputValues = {
     jaegerUrl: observability.jaegerUrl,
     kialiUrl: observability.kialiUrl,
     grafanaAdminPassword: observability.grafanaAdminPassword,
+    kubernetesDashboardUrl: observability.kubernetesDashboardUrl,
+    kubernetesDashboardToken: observability.kubernetesDashboardToken,
 };
 export const {
     contractVersion,
@@ -154,4 +156,6 @@ export const {
     jaegerUrl,
     kialiUrl,
     grafanaAdminPassword,
+    kubernetesDashboardUrl,
+    kubernetesDashboardToken,
 } = outputs;

@@ -3,7 +3,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { KIND_NODE_IMAGE } from "./versions";
-import { PORT_ROLES, PortRole } from "./ports";
+import { exposedPorts, PORT_ROLES, PortRole } from "./ports";
 
 /** Where the cluster comes from: a local kind cluster, or one the user already has. */
 export type ClusterMode = "kind" | "existing";
@@ -21,6 +21,8 @@ export type OutboundTrafficPolicy = "ALLOW_ANY" | "REGISTRY_ONLY";
 export type ReviewsVersion = "v1" | "v2" | "v3";
 /** How Kiali authenticates its users. */
 export type KialiAuth = "token" | "anonymous";
+/** The ClusterRole the Kubernetes Dashboard's login token is bound to. */
+export type DashboardAccess = "view" | "edit" | "cluster-admin";
 
 /** A containerd registry mirror for the kind nodes (certs.d hosts.toml). */
 export interface RegistryMirror {
@@ -145,6 +147,11 @@ export interface ObservabilitySettings {
      * from these client address ranges (CIDRs). Undefined: the UIs stay in-cluster.
      */
     readonly gatewayExposure?: { readonly sourceRanges: readonly string[] };
+    /**
+     * The Kubernetes Dashboard, with token login as a dedicated service account bound cluster-wide
+     * to the ClusterRole `access`. Undefined: not installed.
+     */
+    readonly kubernetesDashboard?: { readonly access: DashboardAccess };
 }
 
 /** The whole, validated stack configuration. */
@@ -201,6 +208,7 @@ export const DEFAULT_HOST_PORTS: Readonly<Record<PortRole, number>> = {
     grafana: 3000,
     jaeger: 16686,
     kiali: 20001,
+    kubernetesDashboard: 8444,
 };
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -349,17 +357,6 @@ function validateKind(p: Problems, raw: unknown): KindSettings {
     for (const role of PORT_ROLES) {
         hostPorts[role] = int(p, `kind.hostPorts.${role}`, portsRaw[role], DEFAULT_HOST_PORTS[role], 1, 65535);
     }
-    const seen = new Map<number, PortRole>();
-    for (const role of PORT_ROLES) {
-        const other = seen.get(hostPorts[role]);
-        if (other) {
-            p.add(
-                `kind.hostPorts.${role} must differ from kind.hostPorts.${other} (both got ${hostPorts[role]}). Fix: give each endpoint its own host port.`,
-            );
-        }
-        seen.set(hostPorts[role], role);
-    }
-
     const registryMirrors: RegistryMirror[] = [];
     if (k.registryMirrors !== undefined) {
         if (!Array.isArray(k.registryMirrors)) {
@@ -643,9 +640,48 @@ function validateBookinfo(
     };
 }
 
+/** Every host port kind will map must be distinct; a port that is not mapped (the Dashboard's, when off) may repeat. */
+function checkHostPorts(p: Problems, kind: KindSettings, observability: ObservabilitySettings): void {
+    const seen = new Map<number, PortRole>();
+    for (const { role, hostPort } of exposedPorts(kind.hostPorts, {
+        kubernetesDashboard: observability.kubernetesDashboard !== undefined,
+    })) {
+        const other = seen.get(hostPort);
+        if (other) {
+            p.add(
+                `kind.hostPorts.${role} must differ from kind.hostPorts.${other} (both got ${hostPort}). Fix: give each endpoint its own host port.`,
+            );
+        }
+        seen.set(hostPort, role);
+    }
+}
+
+function validateKubernetesDashboard(p: Problems, raw: unknown): ObservabilitySettings["kubernetesDashboard"] {
+    const d = section(p, "observability.kubernetesDashboard", raw);
+    onlyKeys(p, "observability.kubernetesDashboard", d, ["enabled", "access"]);
+    const enabled = bool(p, "observability.kubernetesDashboard.enabled", d.enabled, false);
+    const access = oneOf<DashboardAccess>(
+        p,
+        "observability.kubernetesDashboard.access",
+        d.access,
+        ["view", "edit", "cluster-admin"],
+        "view",
+    );
+    return enabled ? { access } : undefined;
+}
+
 function validateObservability(p: Problems, raw: unknown, kind: KindSettings | undefined): ObservabilitySettings {
     const o = section(p, "observability", raw);
-    onlyKeys(p, "observability", o, ["prometheus", "grafana", "jaeger", "kiali", "tracingSamplingPercent", "kialiAuth", "gatewayExposure"]);
+    onlyKeys(p, "observability", o, [
+        "prometheus",
+        "grafana",
+        "jaeger",
+        "kiali",
+        "tracingSamplingPercent",
+        "kialiAuth",
+        "gatewayExposure",
+        "kubernetesDashboard",
+    ]);
     let gatewayExposure: ObservabilitySettings["gatewayExposure"];
     if (o.gatewayExposure !== undefined) {
         const g = section(p, "observability.gatewayExposure", o.gatewayExposure);
@@ -674,7 +710,9 @@ function validateObservability(p: Problems, raw: unknown, kind: KindSettings | u
         tracingSamplingPercent: int(p, "observability.tracingSamplingPercent", o.tracingSamplingPercent, 100, 0, 100),
         kialiAuth: oneOf<KialiAuth>(p, "observability.kialiAuth", o.kialiAuth, ["token", "anonymous"], "token"),
         gatewayExposure,
+        kubernetesDashboard: validateKubernetesDashboard(p, o.kubernetesDashboard),
     };
+    if (kind) checkHostPorts(p, kind, settings);
     if (settings.grafana && !settings.prometheus) {
         p.add(
             `observability.grafana needs observability.prometheus (got grafana true, prometheus false). Fix: enable prometheus or disable grafana.`,

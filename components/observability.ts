@@ -15,6 +15,9 @@ import {
     OBSERVABILITY_NAMESPACE,
     PROMETHEUS,
     prometheusValues,
+    KUBERNETES_DASHBOARD,
+    kubernetesDashboardValues,
+    gatewayPortOf,
     TRACING_PROVIDER,
     addonGatewayManifests,
     AddonGatewayRef,
@@ -25,7 +28,8 @@ import { NODE_PORTS } from "./ports";
 import { pinnedRelease } from "./helm";
 import { baseUrl, withPort } from "./urls";
 import { AddonEndpoint } from "./verification";
-import { ChartPin, GRAFANA_CHART, JAEGER_CHART, KIALI_CHART, PROMETHEUS_CHART } from "./versions";
+import { ChartPin, GRAFANA_CHART, JAEGER_CHART, KIALI_CHART, KUBERNETES_DASHBOARD_CHART, PROMETHEUS_CHART } from "./versions";
+import { LoginToken } from "./loginToken";
 
 /** Host exposure on kind: each UI on its fixed nodePort, reached at host:hostPort. */
 export interface KindExposure {
@@ -52,8 +56,9 @@ export interface ObservabilityArgs {
 
 /**
  * Prometheus, Grafana (Istio dashboards, generated admin password, no anonymous access),
- * Jaeger v2 (OTLP) wired through a Telemetry resource, and Kiali (token login), each
- * switchable. None of it waits for Bookinfo, and only the Telemetry resource waits for Istio.
+ * Jaeger v2 (OTLP) wired through a Telemetry resource, Kiali (token login) and, when asked for,
+ * the Kubernetes Dashboard (token login as a dedicated service account), each switchable.
+ * None of it waits for Bookinfo, and only the Istio objects wait for Istio.
  */
 export class Observability extends pulumi.ComponentResource {
     public readonly prometheusUrl: pulumi.Output<string | undefined>;
@@ -62,6 +67,10 @@ export class Observability extends pulumi.ComponentResource {
     public readonly kialiUrl: pulumi.Output<string | undefined>;
     /** Grafana's admin password (secret), user `admin`. */
     public readonly grafanaAdminPassword: pulumi.Output<string | undefined>;
+    /** The Kubernetes Dashboard's UI; undefined when it is off. */
+    public readonly kubernetesDashboardUrl: pulumi.Output<string | undefined>;
+    /** The Dashboard's login token (secret); undefined when it is off. */
+    public readonly kubernetesDashboardToken: pulumi.Output<string | undefined>;
     /** Every enabled addon with the path that answers when it is healthy, for the deployment check. */
     public readonly endpoints: pulumi.Output<AddonEndpoint[]>;
 
@@ -89,9 +98,9 @@ export class Observability extends pulumi.ComponentResource {
         // Where the browser on the user's machine reaches each UI; undefined when it cannot (in-cluster only).
         const hostUrlOf = (a: AddonService): pulumi.Output<string> | undefined =>
             args.kind
-                ? pulumi.output(baseUrl("http", args.kind.host, args.kind.hostPorts[a.role]))
+                ? pulumi.output(baseUrl(a.scheme, args.kind.host, args.kind.hostPorts[a.role]))
                 : gw
-                  ? pulumi.output(gw.ingressUrl).apply((u) => withPort(u, a.port))
+                  ? pulumi.output(gw.ingressUrl).apply((u) => withPort(u, gatewayPortOf(a), a.scheme))
                   : undefined;
         const urlOf = (a: AddonService): pulumi.Output<string> => hostUrlOf(a) ?? pulumi.output(clusterUrl(a));
         // On kind each UI gets a NodePort Service on the nodePort that the kind port mapping forwards to.
@@ -104,7 +113,7 @@ export class Observability extends pulumi.ComponentResource {
                     spec: {
                         type: "NodePort",
                         selector: { ...a.selector },
-                        ports: [{ name: "http", port: a.port, targetPort: a.port, nodePort: NODE_PORTS[a.role] }],
+                        ports: [{ name: a.scheme, port: a.port, targetPort: a.targetPort ?? a.port, nodePort: NODE_PORTS[a.role] }],
                     },
                 },
                 { parent: this },
@@ -156,6 +165,22 @@ export class Observability extends pulumi.ComponentResource {
             expose(KIALI);
         }
 
+        let dashboardToken: pulumi.Output<string> | undefined;
+        if (s.kubernetesDashboard) {
+            release(KUBERNETES_DASHBOARD, KUBERNETES_DASHBOARD_CHART, kubernetesDashboardValues());
+            expose(KUBERNETES_DASHBOARD);
+            const login = new LoginToken(
+                `${name}-kubernetes-dashboard-user`,
+                {
+                    namespace: ns.metadata.name,
+                    clusterRole: s.kubernetesDashboard.access,
+                    purpose: "Kubernetes Dashboard login (pulumi stack output kubernetesDashboardToken --show-secrets)",
+                },
+                { parent: this },
+            );
+            dashboardToken = login.token;
+        }
+
         if (gw) {
             for (const m of addonGatewayManifests(enabledAddons(s), gw, gw.sourceRanges)) {
                 new k8s.apiextensions.CustomResource(
@@ -174,6 +199,7 @@ export class Observability extends pulumi.ComponentResource {
                 namespace: OBSERVABILITY_NAMESPACE,
                 service: a.service,
                 port: a.port,
+                scheme: a.scheme,
                 healthPath: a.healthPath,
             })),
         );
@@ -187,12 +213,16 @@ export class Observability extends pulumi.ComponentResource {
             urlOf(KIALI).apply((u) => `${u}/kiali`),
         );
         this.grafanaAdminPassword = adminPassword ? pulumi.secret(adminPassword) : pulumi.output(undefined);
+        this.kubernetesDashboardUrl = maybe(s.kubernetesDashboard !== undefined, urlOf(KUBERNETES_DASHBOARD));
+        this.kubernetesDashboardToken = dashboardToken ? pulumi.secret(dashboardToken) : pulumi.output(undefined);
         this.registerOutputs({
             prometheusUrl: this.prometheusUrl,
             grafanaUrl: this.grafanaUrl,
             jaegerUrl: this.jaegerUrl,
             kialiUrl: this.kialiUrl,
             grafanaAdminPassword: this.grafanaAdminPassword,
+            kubernetesDashboardUrl: this.kubernetesDashboardUrl,
+            kubernetesDashboardToken: this.kubernetesDashboardToken,
             endpoints: this.endpoints,
         });
     }

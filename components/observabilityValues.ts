@@ -6,12 +6,13 @@
 import { ISTIO_GRAFANA_DASHBOARDS, istioDashboardUrl } from "./versions";
 import { MeshMode } from "./config";
 import { Manifest } from "./meshManifests";
+import { baseUrl } from "./urls";
 
 /** The addons' namespace. Fixed: the URLs below are built from it. */
 export const OBSERVABILITY_NAMESPACE = "observability";
 
 /** The addons with a UI, by their host port role on kind. */
-export type AddonRole = "prometheus" | "grafana" | "jaeger" | "kiali";
+export type AddonRole = "prometheus" | "grafana" | "jaeger" | "kiali" | "kubernetesDashboard";
 
 /** An in-cluster Service an addon answers on. */
 export interface AddonService {
@@ -23,14 +24,21 @@ export interface AddonService {
     readonly healthPath: string;
     /** Helm release name. */
     readonly release: string;
+    /** How the UI is spoken to: plain HTTP, or TLS that the addon terminates itself. */
+    readonly scheme: "http" | "https";
     /** Service name and port the chart creates. */
     readonly service: string;
     readonly port: number;
+    /** Container port behind {@link port}. @default port */
+    readonly targetPort?: number;
+    /** Port of the ingress gateway that serves the UI on an existing cluster. @default port */
+    readonly gatewayPort?: number;
     /** Pod labels of the addon's UI, for the NodePort Service on kind. */
     readonly selector: Readonly<Record<string, string>>;
 }
 
 export const PROMETHEUS: AddonService = {
+    scheme: "http",
     title: "Prometheus",
     role: "prometheus",
     healthPath: "/-/ready",
@@ -44,6 +52,7 @@ export const PROMETHEUS: AddonService = {
     },
 };
 export const GRAFANA: AddonService = {
+    scheme: "http",
     title: "Grafana",
     role: "grafana",
     healthPath: "/api/health",
@@ -53,6 +62,7 @@ export const GRAFANA: AddonService = {
     selector: { "app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": "grafana" },
 };
 export const JAEGER: AddonService = {
+    scheme: "http",
     title: "Jaeger",
     role: "jaeger",
     healthPath: "/api/services",
@@ -62,6 +72,7 @@ export const JAEGER: AddonService = {
     selector: { "app.kubernetes.io/name": "jaeger", "app.kubernetes.io/instance": "jaeger", "app.kubernetes.io/component": "all-in-one" },
 };
 export const KIALI: AddonService = {
+    scheme: "http",
     title: "Kiali",
     role: "kiali",
     healthPath: "/kiali/healthz",
@@ -70,6 +81,31 @@ export const KIALI: AddonService = {
     port: 20001,
     selector: { "app.kubernetes.io/name": "kiali", "app.kubernetes.io/instance": "kiali" },
 };
+/**
+ * The Kubernetes Dashboard, reached through the Kong proxy its chart puts in front of it. Kong
+ * terminates TLS itself (a self-signed certificate), so the UI is always https and the gateway
+ * passes the connection through untouched.
+ */
+export const KUBERNETES_DASHBOARD: AddonService = {
+    title: "Kubernetes Dashboard",
+    role: "kubernetesDashboard",
+    // Kong routes / to the Dashboard's web module.
+    healthPath: "/",
+    scheme: "https",
+    // With release "kubernetes-dashboard", Kong's subchart names its proxy Service <release>-kong-proxy.
+    release: "kubernetes-dashboard",
+    service: "kubernetes-dashboard-kong-proxy",
+    port: 443,
+    targetPort: 8443,
+    // 443 on the gateway is Bookinfo's HTTPS port.
+    gatewayPort: 8443,
+    selector: {
+        "app.kubernetes.io/name": "kong",
+        "app.kubernetes.io/instance": "kubernetes-dashboard",
+        "app.kubernetes.io/component": "app",
+    },
+};
+
 /** Jaeger's OTLP/gRPC receiver, where the proxies send spans. */
 export const JAEGER_OTLP_GRPC_PORT = 4317;
 /** Name of the tracing extension provider in meshConfig. */
@@ -82,7 +118,12 @@ export function clusterHost(a: AddonService): string {
 
 /** Cluster URL of an addon Service. */
 export function clusterUrl(a: AddonService): string {
-    return `http://${clusterHost(a)}:${a.port}`;
+    return baseUrl(a.scheme, clusterHost(a), a.port);
+}
+
+/** The ingress gateway port that serves an addon's UI on an existing cluster. */
+export function gatewayPortOf(a: AddonService): number {
+    return a.gatewayPort ?? a.port;
 }
 
 /** Keeps the addons out of the mesh: they are not injected and not captured by ztunnel. */
@@ -191,6 +232,27 @@ export function jaegerValues(): Record<string, unknown> {
     };
 }
 
+/**
+ * The Kubernetes Dashboard behind its Kong proxy, with token login only (the chart has no other).
+ * Its metrics scraper is off: it reads metrics-server, which this stack does not install.
+ */
+export function kubernetesDashboardValues(): Record<string, unknown> {
+    const part = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+        labels: OUT_OF_MESH,
+        containers: { resources: { requests: { cpu: "25m", memory: "64Mi" } }, ...extra },
+    });
+    return {
+        auth: part(),
+        api: part({ args: ["--metrics-provider=none"] }),
+        web: part(),
+        metricsScraper: { enabled: false },
+        kong: {
+            podLabels: OUT_OF_MESH,
+            resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+        },
+    };
+}
+
 /** How Kiali is reached from the browser, for its links to Grafana and Jaeger. */
 export interface KialiLinks {
     readonly grafanaUrl?: string;
@@ -247,18 +309,23 @@ export function enabledAddons(s: {
     readonly grafana: boolean;
     readonly jaeger: boolean;
     readonly kiali: boolean;
+    readonly kubernetesDashboard?: unknown;
 }): AddonService[] {
     return [
         ...(s.prometheus ? [PROMETHEUS] : []),
         ...(s.grafana ? [GRAFANA] : []),
         ...(s.jaeger ? [JAEGER] : []),
         ...(s.kiali ? [KIALI] : []),
+        ...(s.kubernetesDashboard ? [KUBERNETES_DASHBOARD] : []),
     ];
 }
 
-/** The ingress gateway ports that serve the addon UIs: each addon's own Service port. */
+/**
+ * The ingress gateway ports that serve the addon UIs. HTTP UIs are routed as HTTP; a UI that
+ * terminates TLS itself (the Dashboard) is passed through as TCP, named so for Istio.
+ */
 export function addonGatewayPorts(addons: readonly AddonService[]): { name: string; port: number }[] {
-    return addons.map((a) => ({ name: `http-${a.release}`, port: a.port }));
+    return addons.map((a) => ({ name: `${a.scheme === "https" ? "tcp" : "http"}-${a.release}`, port: gatewayPortOf(a) }));
 }
 
 /** Name of the Istio Gateway that serves the addon UIs. */
@@ -282,20 +349,21 @@ export function addonGatewayManifests(
             metadata: { name: ADDON_GATEWAY, namespace: OBSERVABILITY_NAMESPACE },
             spec: {
                 selector: { ...gateway.labels },
-                servers: addonGatewayPorts(addons).map((p) => ({ port: { number: p.port, name: p.name, protocol: "HTTP" }, hosts: ["*"] })),
+                servers: addonGatewayPorts(addons).map((p, i) => ({
+                    port: { number: p.port, name: p.name, protocol: addons[i].scheme === "https" ? "TCP" : "HTTP" },
+                    hosts: ["*"],
+                })),
             },
         },
     ];
     for (const a of addons) {
+        const route = { match: [{ port: gatewayPortOf(a) }], route: [{ destination: { host: clusterHost(a), port: { number: a.port } } }] };
         out.push({
             apiVersion: "networking.istio.io/v1",
             kind: "VirtualService",
             metadata: { name: `${a.release}-ui`, namespace: OBSERVABILITY_NAMESPACE },
-            spec: {
-                hosts: ["*"],
-                gateways: [ADDON_GATEWAY],
-                http: [{ match: [{ port: a.port }], route: [{ destination: { host: clusterHost(a), port: { number: a.port } } }] }],
-            },
+            // TLS the addon terminates itself is forwarded as bytes: the gateway sees no HTTP to route.
+            spec: { hosts: ["*"], gateways: [ADDON_GATEWAY], ...(a.scheme === "https" ? { tcp: [route] } : { http: [route] }) },
         });
     }
     out.push({
@@ -308,7 +376,7 @@ export function addonGatewayManifests(
             rules: [
                 {
                     from: [{ source: { notRemoteIpBlocks: [...sourceRanges] } }],
-                    to: [{ operation: { ports: addons.map((a) => String(a.port)) } }],
+                    to: [{ operation: { ports: addons.map((a) => String(gatewayPortOf(a))) } }],
                 },
             ],
         },

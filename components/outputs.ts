@@ -41,6 +41,10 @@ export interface MeshStackOutputs {
     readonly kialiUrl?: string;
     /** Grafana's admin password. Secret. Absent when Grafana is off. */
     readonly grafanaAdminPassword?: string;
+    /** Kubernetes Dashboard UI (https, self-signed certificate); on an existing cluster an in-cluster URL unless exposed through the gateway. Absent when the Dashboard is off. */
+    readonly kubernetesDashboardUrl?: string;
+    /** Token that logs in to the Kubernetes Dashboard as its dedicated service account. Secret. Absent when the Dashboard is off. */
+    readonly kubernetesDashboardToken?: string;
 }
 
 /** Every output as the program exports it: one Output per name, optional ones possibly undefined. */
@@ -61,13 +65,15 @@ const NAMES: Record<keyof MeshStackOutputs, true> = {
     jaegerUrl: true,
     kialiUrl: true,
     grafanaAdminPassword: true,
+    kubernetesDashboardUrl: true,
+    kubernetesDashboardToken: true,
 };
 
 /** Every output name of the contract. */
 export const OUTPUT_NAMES = Object.keys(NAMES) as (keyof MeshStackOutputs)[];
 
 /** The outputs that are secret, in the state and in every StackReference. */
-export const SECRET_OUTPUTS: readonly (keyof MeshStackOutputs)[] = ["kubeconfig", "grafanaAdminPassword"];
+export const SECRET_OUTPUTS: readonly (keyof MeshStackOutputs)[] = ["kubeconfig", "grafanaAdminPassword", "kubernetesDashboardToken"];
 
 /** The labels that put a namespace's pods on the mesh's data plane. */
 export function meshNamespaceLabels(mode: MeshStackOutputs["meshMode"]): Record<string, string> {

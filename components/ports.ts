@@ -12,6 +12,7 @@ export const NODE_PORTS = {
     grafana: 30300,
     jaeger: 30686,
     kiali: 30201,
+    kubernetesDashboard: 30444,
 } as const;
 
 /** A host-facing endpoint: the ingress gateway's HTTP and HTTPS ports and each addon UI. */
@@ -29,7 +30,15 @@ export interface ExposedPort {
     readonly nodePort: number;
 }
 
-/** Pairs each configured host port with its fixed nodePort. */
-export function exposedPorts(hostPorts: Readonly<Record<PortRole, number>>): ExposedPort[] {
-    return PORT_ROLES.map((role) => ({ role, hostPort: hostPorts[role], nodePort: NODE_PORTS[role] }));
+/**
+ * Pairs each configured host port with its fixed nodePort. The Kubernetes Dashboard's port is
+ * mapped only when the Dashboard is on: kind cannot add a mapping to a running cluster, so a
+ * mapping that every stack carried would have recreated every existing cluster once.
+ */
+export function exposedPorts(hostPorts: Readonly<Record<PortRole, number>>, on: { readonly kubernetesDashboard: boolean }): ExposedPort[] {
+    return PORT_ROLES.filter((role) => role !== "kubernetesDashboard" || on.kubernetesDashboard).map((role) => ({
+        role,
+        hostPort: hostPorts[role],
+        nodePort: NODE_PORTS[role],
+    }));
 }

@@ -14,10 +14,21 @@ export const BOOKINFO_TITLE = "Simple Bookstore App";
 
 /** Where an endpoint is reached from the user's machine. */
 export type Target =
-    /** A URL this machine can open (kind port mappings, a load balancer). */
-    | { readonly via: "url"; readonly url: string }
+    /**
+     * A URL this machine can open (kind port mappings, a load balancer). `skipTlsVerify` accepts
+     * any certificate: for a UI that serves its own self-signed one, where only the answer counts.
+     */
+    | { readonly via: "url"; readonly url: string; readonly skipTlsVerify?: boolean }
     /** An in-cluster Service, reached through the Kubernetes API server's service proxy. */
-    | { readonly via: "apiProxy"; readonly namespace: string; readonly service: string; readonly port: number; readonly path: string };
+    | {
+          readonly via: "apiProxy";
+          /** How the API server speaks to the Service. @default "http" */
+          readonly scheme?: "http" | "https";
+          readonly namespace: string;
+          readonly service: string;
+          readonly port: number;
+          readonly path: string;
+      };
 
 /** One HTTP endpoint that must answer 200 (and, optionally, contain a text). */
 export interface EndpointCheck {
@@ -50,6 +61,8 @@ export interface AddonEndpoint {
     readonly namespace: string;
     readonly service: string;
     readonly port: number;
+    /** Whether the Service speaks TLS; its certificate is self-signed, so it is not verified. */
+    readonly scheme: "http" | "https";
     /** Path that answers 200 when the addon is healthy, from the Service's root. */
     readonly healthPath: string;
 }
@@ -70,7 +83,7 @@ export function describeTarget(t: Target): string {
 
 /** The API server path that proxies to an in-cluster Service. */
 export function apiProxyPath(t: Extract<Target, { via: "apiProxy" }>): string {
-    return `/api/v1/namespaces/${t.namespace}/services/http:${t.service}:${t.port}/proxy${t.path.startsWith("/") ? "" : "/"}${t.path}`;
+    return `/api/v1/namespaces/${t.namespace}/services/${t.scheme ?? "http"}:${t.service}:${t.port}/proxy${t.path.startsWith("/") ? "" : "/"}${t.path}`;
 }
 
 /**
@@ -91,9 +104,10 @@ export function verificationPlan(input: {
         endpoints.push({
             name: a.name,
             target: a.baseUrl
-                ? { via: "url", url: joinUrl(a.baseUrl, a.healthPath) }
+                ? { via: "url", url: joinUrl(a.baseUrl, a.healthPath), ...(a.scheme === "https" ? { skipTlsVerify: true } : {}) }
                 : {
                       via: "apiProxy",
+                      scheme: a.scheme,
                       namespace: a.namespace,
                       service: a.service,
                       port: a.port,
@@ -118,8 +132,8 @@ export type Outcome =
     | { readonly kind: "answer"; readonly status: number; readonly hasText: boolean }
     | { readonly kind: "error"; readonly error: string };
 
-/** Opens a URL from this machine. */
-export type HttpGet = (url: string) => Promise<HttpAnswer>;
+/** Opens a URL from this machine; `skipTlsVerify` accepts any certificate. */
+export type HttpGet = (url: string, options?: { readonly skipTlsVerify?: boolean }) => Promise<HttpAnswer>;
 
 /** Longest body kept from an answer; Bookinfo's page is about 5 KB. */
 const MAX_BODY = 1024 * 1024;
@@ -129,11 +143,12 @@ const MAX_BODY = 1024 * 1024;
  * redirects (a redirect is an answer to report, not to chase).
  */
 export function nodeHttpGet(timeoutMs = 10000): HttpGet {
-    return (url) =>
+    return (url, options) =>
         new Promise((resolve, reject) => {
             const u = new URL(url);
             const lib = u.protocol === "https:" ? https : http;
-            const req = lib.get(u, { timeout: timeoutMs, headers: { accept: "text/html,application/json" } }, (res) => {
+            const tls = u.protocol === "https:" && options?.skipTlsVerify ? { rejectUnauthorized: false } : {};
+            const req = lib.get(u, { timeout: timeoutMs, headers: { accept: "text/html,application/json" }, ...tls }, (res) => {
                 let body = "";
                 res.setEncoding("utf8");
                 res.on("data", (c: string) => {
@@ -229,7 +244,7 @@ export async function verifyEndpoint(
 async function fetchTarget(t: Target, clients: { readonly get: HttpGet; readonly api?: KubeApi }): Promise<HttpAnswer> {
     switch (t.via) {
         case "url":
-            return clients.get(t.url);
+            return clients.get(t.url, t.skipTlsVerify ? { skipTlsVerify: true } : undefined);
         case "apiProxy": {
             if (!clients.api) throw new Error("no Kubernetes API client to reach the service proxy");
             const res = await clients.api.request("GET", apiProxyPath(t));

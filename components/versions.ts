@@ -76,6 +76,17 @@ export const JAEGER_CHART: ChartPin = {
 };
 
 /**
+ * kubernetes-dashboard 7.13.0, the newest chart tagged in kubernetes/dashboard
+ * (tag kubernetes-dashboard-7.13.0): modules auth 1.3.0, api 1.13.0 and web 1.7.0 behind the
+ * Kong 2.46.0 subchart. Off unless asked for.
+ */
+export const KUBERNETES_DASHBOARD_CHART: ChartPin = {
+    chart: "kubernetes-dashboard",
+    version: "7.13.0",
+    repo: "https://kubernetes.github.io/dashboard/",
+};
+
+/**
  * Istio's Grafana dashboards, downloaded by Grafana at start from the Istio release tag itself
  * (the files Istio builds its own Grafana sample from, manifests/addons/dashboards at 1.30.3),
  * so they always match the installed Istio. A tag, never a branch. Every file below was checked

@@ -40,6 +40,8 @@ export interface Recorded {
 /** Fake kubeconfig that a kind create command "prints". */
 export const FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n# fake kubeconfig from the test mocks\n";
 export const FAKE_PASSWORD = "mock-random-password";
+/** The token the mocked token controller puts into a service-account-token Secret. */
+export const FAKE_SA_TOKEN = "mock-service-account-token";
 /** A kubeconfig for a local fake API server (plain HTTP, token auth), as the scripts receive it. */
 export function kubeconfigFor(server: string): string {
     return `apiVersion: v1
@@ -107,8 +109,15 @@ export interface StackReferenceMock {
     readonly secretOutputNames?: readonly string[];
 }
 
+/** The suffix the mocked Kubernetes provider appends when it auto-names an object, as the real one does. */
+export const AUTONAME_SUFFIX = "-0a1b2c3d";
+
 function mockOutputs(args: pulumi.runtime.MockResourceArgs, stacks: Record<string, StackReferenceMock>): Record<string, any> {
     const inputs = { ...args.inputs };
+    const meta = inputs.metadata as { name?: string } | undefined;
+    if (args.type.startsWith("kubernetes:") && !args.id && meta && meta.name === undefined) {
+        inputs.metadata = { ...meta, name: `${args.name}${AUTONAME_SUFFIX}` };
+    }
     switch (args.type) {
         case "pulumi:pulumi:StackReference": {
             const stack = stacks[args.inputs.name as string];
@@ -123,6 +132,11 @@ function mockOutputs(args: pulumi.runtime.MockResourceArgs, stacks: Record<strin
         case "kubernetes:core/v1:Service":
             // A read of an existing LoadBalancer Service (the ingress gateway's) finds it with an address.
             return args.id ? { ...inputs, status: { loadBalancer: { ingress: [{ ip: LOAD_BALANCER_IP }] } } } : inputs;
+        case "kubernetes:core/v1:Secret":
+            // pulumi-kubernetes returns a service-account-token Secret once the token controller has filled it in.
+            return inputs.type === "kubernetes.io/service-account-token"
+                ? { ...inputs, data: { token: Buffer.from(FAKE_SA_TOKEN).toString("base64") } }
+                : inputs;
         case "kubernetes:helm.sh/v3:Release":
             return { ...inputs, status: { name: inputs.name, namespace: inputs.namespace, status: "deployed", version: inputs.version } };
         default:

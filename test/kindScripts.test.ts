@@ -24,7 +24,7 @@ const spec: KindClusterSpec = {
     region: "eu",
     zones: ["eu-a", "eu-b"],
     listenAddress: "127.0.0.1",
-    ports: exposedPorts(DEFAULT_HOST_PORTS),
+    ports: exposedPorts(DEFAULT_HOST_PORTS, { kubernetesDashboard: false }),
     registryMirrors: [],
 };
 

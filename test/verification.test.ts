@@ -1,6 +1,9 @@
 import { strict as assert } from "assert";
 import { spawn } from "child_process";
+import * as fs from "fs";
 import * as http from "http";
+import * as https from "https";
+import * as path from "path";
 import { AddressInfo } from "net";
 import { KubeApi } from "../components/meshReadiness";
 import {
@@ -118,6 +121,25 @@ describe("verification against local servers", function () {
             server.close();
         }
     });
+
+    it("verifies TLS certificates unless the check accepts a UI's own self-signed one", async () => {
+        const fixture = (f: string): Buffer => fs.readFileSync(path.join(__dirname, "fixtures", f));
+        const server = https.createServer({ key: fixture("self-signed.key"), cert: fixture("self-signed.crt") }, (_req, res) => {
+            res.end("Kubernetes Dashboard");
+        });
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+        const port = (server.address() as AddressInfo).port;
+        const url = `https://127.0.0.1:${port}/`;
+        try {
+            await assert.rejects(nodeHttpGet(2000)(url), { message: `DEPTH_ZERO_SELF_SIGNED_CERT connecting to 127.0.0.1:${port}` });
+            assert.deepEqual(await nodeHttpGet(2000)(url, { skipTlsVerify: true }), { status: 200, body: "Kubernetes Dashboard" });
+            const check: EndpointCheck = { name: "Kubernetes Dashboard", target: { via: "url", url, skipTlsVerify: true } };
+            assert.equal(await verifyEndpoint(check, { get: nodeHttpGet(2000) }, FAST), 1);
+        } finally {
+            server.closeAllConnections();
+            server.close();
+        }
+    });
 });
 
 /** A fake API answering by "METHOD path". */
@@ -186,6 +208,7 @@ describe("verification plan", () => {
             namespace: "observability",
             service: "kiali",
             port: 20001,
+            scheme: "http" as const,
             healthPath: "/kiali/healthz",
         },
     ];
@@ -195,9 +218,38 @@ describe("verification plan", () => {
         assert.deepEqual(onKind.endpoints, [{ name: "Kiali", target: { via: "url", url: "http://localhost:20001/kiali/healthz" } }]);
         const existing = verificationPlan({ mode: "sidecar", addons: [{ ...addons[0], baseUrl: undefined }] });
         const target = existing.endpoints[0].target;
-        assert.deepEqual(target, { via: "apiProxy", namespace: "observability", service: "kiali", port: 20001, path: "/kiali/healthz" });
+        assert.deepEqual(target, {
+            via: "apiProxy",
+            scheme: "http",
+            namespace: "observability",
+            service: "kiali",
+            port: 20001,
+            path: "/kiali/healthz",
+        });
         assert.equal(apiProxyPath(target as never), "/api/v1/namespaces/observability/services/http:kiali:20001/proxy/kiali/healthz");
         assert.equal(existing.pods, undefined, "no Bookinfo, no pod check");
+    });
+
+    it("opens a UI that terminates its own TLS without verifying it, and proxies to it over https", () => {
+        const dashboard = {
+            name: "Kubernetes Dashboard",
+            baseUrl: "https://localhost:8444",
+            namespace: "observability",
+            service: "kubernetes-dashboard-kong-proxy",
+            port: 443,
+            scheme: "https" as const,
+            healthPath: "/",
+        };
+        assert.deepEqual(verificationPlan({ mode: "sidecar", addons: [dashboard] }).endpoints[0].target, {
+            via: "url",
+            url: "https://localhost:8444/",
+            skipTlsVerify: true,
+        });
+        const proxied = verificationPlan({ mode: "sidecar", addons: [{ ...dashboard, baseUrl: undefined }] }).endpoints[0].target;
+        assert.equal(
+            apiProxyPath(proxied as never),
+            "/api/v1/namespaces/observability/services/https:kubernetes-dashboard-kong-proxy:443/proxy/",
+        );
     });
 
     it("reports every failure together and every pass", async () => {
@@ -258,7 +310,16 @@ describe("verification script", function () {
         const plan = verificationPlan({
             mode: "sidecar",
             bookinfo: { url: `${gateway.url}/productpage`, namespace: "bookinfo", workloads: bookinfoWorkloads() },
-            addons: [{ name: "Prometheus", namespace: "observability", service: "prometheus", port: 9090, healthPath: "/-/ready" }],
+            addons: [
+                {
+                    name: "Prometheus",
+                    namespace: "observability",
+                    service: "prometheus",
+                    port: 9090,
+                    scheme: "http",
+                    healthPath: "/-/ready",
+                },
+            ],
         });
         try {
             const ok = await runScript({ VERIFY_PLAN: JSON.stringify(plan), VERIFY_KUBECONFIG: kubeconfig, VERIFY_TIMEOUT_SECONDS: "5" });
@@ -283,6 +344,7 @@ describe("verification script", function () {
                         namespace: "observability",
                         service: "grafana",
                         port: 3000,
+                        scheme: "http",
                         healthPath: "/api/health",
                     },
                 ],
