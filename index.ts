@@ -138,6 +138,7 @@ const outputs: MeshStackOutputValues = {
     jaegerUrl: observability.jaegerUrl,
     kialiUrl: observability.kialiUrl,
     grafanaAdminPassword: observability.grafanaAdminPassword,
+    kialiToken: observability.kialiToken,
     kubernetesDashboardUrl: observability.kubernetesDashboardUrl,
     kubernetesDashboardToken: observability.kubernetesDashboardToken,
 };
@@ -156,6 +157,7 @@ export const {
     jaegerUrl,
     kialiUrl,
     grafanaAdminPassword,
+    kialiToken,
     kubernetesDashboardUrl,
     kubernetesDashboardToken,
 } = outputs;

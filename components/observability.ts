@@ -17,6 +17,7 @@ import {
     prometheusValues,
     KUBERNETES_DASHBOARD,
     kubernetesDashboardValues,
+    KIALI_VIEWER_ROLE,
     gatewayPortOf,
     TRACING_PROVIDER,
     addonGatewayManifests,
@@ -67,6 +68,8 @@ export class Observability extends pulumi.ComponentResource {
     public readonly kialiUrl: pulumi.Output<string | undefined>;
     /** Grafana's admin password (secret), user `admin`. */
     public readonly grafanaAdminPassword: pulumi.Output<string | undefined>;
+    /** Kiali's read-only login token (secret); undefined unless Kiali runs with token login. */
+    public readonly kialiToken: pulumi.Output<string | undefined>;
     /** The Kubernetes Dashboard's UI; undefined when it is off. */
     public readonly kubernetesDashboardUrl: pulumi.Output<string | undefined>;
     /** The Dashboard's login token (secret); undefined when it is off. */
@@ -152,6 +155,7 @@ export class Observability extends pulumi.ComponentResource {
             );
         }
 
+        let kialiToken: pulumi.Output<string> | undefined;
         if (s.kiali) {
             release(
                 KIALI,
@@ -163,6 +167,18 @@ export class Observability extends pulumi.ComponentResource {
                     ),
             );
             expose(KIALI);
+            if (s.kialiAuth === "token") {
+                // A read-only login, so nobody needs kubectl to get a token; a binding may name its role before the release creates it.
+                kialiToken = new LoginToken(
+                    `${name}-kiali-user`,
+                    {
+                        namespace: ns.metadata.name,
+                        clusterRole: KIALI_VIEWER_ROLE,
+                        purpose: "Kiali login (pulumi stack output kialiToken --show-secrets)",
+                    },
+                    { parent: this },
+                ).token;
+            }
         }
 
         let dashboardToken: pulumi.Output<string> | undefined;
@@ -213,6 +229,7 @@ export class Observability extends pulumi.ComponentResource {
             urlOf(KIALI).apply((u) => `${u}/kiali`),
         );
         this.grafanaAdminPassword = adminPassword ? pulumi.secret(adminPassword) : pulumi.output(undefined);
+        this.kialiToken = kialiToken ? pulumi.secret(kialiToken) : pulumi.output(undefined);
         this.kubernetesDashboardUrl = maybe(s.kubernetesDashboard !== undefined, urlOf(KUBERNETES_DASHBOARD));
         this.kubernetesDashboardToken = dashboardToken ? pulumi.secret(dashboardToken) : pulumi.output(undefined);
         this.registerOutputs({
@@ -221,6 +238,7 @@ export class Observability extends pulumi.ComponentResource {
             jaegerUrl: this.jaegerUrl,
             kialiUrl: this.kialiUrl,
             grafanaAdminPassword: this.grafanaAdminPassword,
+            kialiToken: this.kialiToken,
             kubernetesDashboardUrl: this.kubernetesDashboardUrl,
             kubernetesDashboardToken: this.kubernetesDashboardToken,
             endpoints: this.endpoints,

@@ -106,6 +106,13 @@ export const KUBERNETES_DASHBOARD: AddonService = {
     },
 };
 
+/**
+ * The read-only ClusterRole the kiali-server chart creates for token logins
+ * (`<deployment.instance_name>-viewer`, instance name "kiali"): mesh config, workloads and
+ * logs to read, nothing to change.
+ */
+export const KIALI_VIEWER_ROLE = "kiali-viewer";
+
 /** Jaeger's OTLP/gRPC receiver, where the proxies send spans. */
 export const JAEGER_OTLP_GRPC_PORT = 4317;
 /** Name of the tracing extension provider in meshConfig. */

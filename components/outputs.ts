@@ -41,6 +41,8 @@ export interface MeshStackOutputs {
     readonly kialiUrl?: string;
     /** Grafana's admin password. Secret. Absent when Grafana is off. */
     readonly grafanaAdminPassword?: string;
+    /** Token that logs in to Kiali read-only. Secret. Absent when Kiali is off or anonymous. */
+    readonly kialiToken?: string;
     /** Kubernetes Dashboard UI (https, self-signed certificate); on an existing cluster an in-cluster URL unless exposed through the gateway. Absent when the Dashboard is off. */
     readonly kubernetesDashboardUrl?: string;
     /** Token that logs in to the Kubernetes Dashboard as its dedicated service account. Secret. Absent when the Dashboard is off. */
@@ -65,6 +67,7 @@ const NAMES: Record<keyof MeshStackOutputs, true> = {
     jaegerUrl: true,
     kialiUrl: true,
     grafanaAdminPassword: true,
+    kialiToken: true,
     kubernetesDashboardUrl: true,
     kubernetesDashboardToken: true,
 };
@@ -73,7 +76,12 @@ const NAMES: Record<keyof MeshStackOutputs, true> = {
 export const OUTPUT_NAMES = Object.keys(NAMES) as (keyof MeshStackOutputs)[];
 
 /** The outputs that are secret, in the state and in every StackReference. */
-export const SECRET_OUTPUTS: readonly (keyof MeshStackOutputs)[] = ["kubeconfig", "grafanaAdminPassword", "kubernetesDashboardToken"];
+export const SECRET_OUTPUTS: readonly (keyof MeshStackOutputs)[] = [
+    "kubeconfig",
+    "grafanaAdminPassword",
+    "kialiToken",
+    "kubernetesDashboardToken",
+];
 
 /** The labels that put a namespace's pods on the mesh's data plane. */
 export function meshNamespaceLabels(mode: MeshStackOutputs["meshMode"]): Record<string, string> {

@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { GRAFANA_CHART, ISTIO_VERSION, JAEGER_CHART, KIALI_CHART, PROMETHEUS_CHART } from "../components/versions";
 import { NODE_PORTS } from "../components/ports";
-import { FAKE_PASSWORD, inputValue, LOAD_BALANCER_IP, resolve, Run, runStack } from "./harness";
+import { FAKE_PASSWORD, FAKE_SA_TOKEN, inputValue, LOAD_BALANCER_IP, resolve, Run, runStack } from "./harness";
 import { validateManifest } from "./schemas";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
@@ -67,6 +67,16 @@ describe("observability: dev", () => {
         assert.doesNotMatch(JSON.stringify(grafana), /GF_SECURITY_ADMIN_PASSWORD|GF_AUTH_ANONYMOUS/);
         assert.equal(run.get("observability-kiali").inputs.values.auth.strategy, "token");
         assert.equal(run.get("observability-kiali").inputs.values.deployment.view_only_mode, false);
+    });
+
+    it("gives Kiali a read-only login token, bound to the chart's viewer role and exported only as a secret", async () => {
+        const login = run.get("observability-kiali-user");
+        assert.equal(login.type, "istio-mesh:index:LoginToken");
+        assert.equal(login.parent, "observability");
+        const binding = run.get("observability-kiali-user-binding").inputs;
+        assert.deepEqual(binding.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "kiali-viewer" });
+        assert.equal(run.get("observability-kiali").inputs.values.deployment.instance_name, undefined, "the chart's default name, kiali");
+        assert.deepEqual(await resolve(run.outputs.kialiToken as never), { value: FAKE_SA_TOKEN, secret: true });
     });
 
     it("generates Grafana's admin password, keeps it in a Secret and exports it as a secret", async () => {
@@ -154,6 +164,8 @@ describe("observability: switches and safety", () => {
         const kiali = run.get("observability-kiali").inputs.values;
         assert.equal(kiali.auth.strategy, "anonymous");
         assert.equal(kiali.deployment.view_only_mode, true);
+        assert.equal(run.find("observability-kiali-user"), undefined, "no token for a Kiali without login");
+        assert.equal((await resolve(run.outputs.kialiToken as never)).value, undefined);
         await assert.rejects(
             runStack("dev", { [`${K}observability`]: { kialiAuth: "anonymous" }, [`${K}kind`]: { listenAddress: "0.0.0.0" } }),
             /observability\.kialiAuth may be "anonymous" only on kind with kind\.listenAddress "127\.0\.0\.1" \(got "0\.0\.0\.0"\)/,
