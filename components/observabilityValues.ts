@@ -38,10 +38,10 @@ export interface AddonService {
 }
 
 export const PROMETHEUS: AddonService = {
-    scheme: "http",
     title: "Prometheus",
     role: "prometheus",
     healthPath: "/-/ready",
+    scheme: "http",
     release: "prometheus",
     service: "prometheus",
     port: 9090,
@@ -52,30 +52,30 @@ export const PROMETHEUS: AddonService = {
     },
 };
 export const GRAFANA: AddonService = {
-    scheme: "http",
     title: "Grafana",
     role: "grafana",
     healthPath: "/api/health",
+    scheme: "http",
     release: "grafana",
     service: "grafana",
     port: 3000,
     selector: { "app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": "grafana" },
 };
 export const JAEGER: AddonService = {
-    scheme: "http",
     title: "Jaeger",
     role: "jaeger",
     healthPath: "/api/services",
+    scheme: "http",
     release: "jaeger",
     service: "jaeger",
     port: 16686,
     selector: { "app.kubernetes.io/name": "jaeger", "app.kubernetes.io/instance": "jaeger", "app.kubernetes.io/component": "all-in-one" },
 };
 export const KIALI: AddonService = {
-    scheme: "http",
     title: "Kiali",
     role: "kiali",
     healthPath: "/kiali/healthz",
+    scheme: "http",
     release: "kiali",
     service: "kiali",
     port: 20001,
