@@ -712,7 +712,6 @@ function validateObservability(p: Problems, raw: unknown, kind: KindSettings | u
         gatewayExposure,
         kubernetesDashboard: validateKubernetesDashboard(p, o.kubernetesDashboard),
     };
-    if (kind) checkHostPorts(p, kind, settings);
     if (settings.grafana && !settings.prometheus) {
         p.add(
             `observability.grafana needs observability.prometheus (got grafana true, prometheus false). Fix: enable prometheus or disable grafana.`,
@@ -788,6 +787,8 @@ export function validateConfig(raw: RawConfig): StackConfig {
     }
     const bookinfo = validateBookinfo(p, raw.bookinfo, clusterMode, raw.ingressTlsCert, raw.ingressTlsKey);
     const observability = validateObservability(p, raw.observability, kind);
+    // Which host ports kind maps depends on the addons, so they are checked once both are known.
+    if (kind) checkHostPorts(p, kind, observability);
     const verifyDeployment = bool(p, "verifyDeployment", declared(p, "verifyDeployment", raw.verifyDeployment), true);
 
     if (p.list.length > 0) throw new ConfigError(p.list);
