@@ -33,7 +33,7 @@ export function connectCluster(cfg: StackConfig, opts: pulumi.ComponentResourceO
     if (cfg.clusterMode === "kind") {
         const k = cfg.kind;
         if (!k) throw new Error("clusterMode is kind but the kind settings are missing");
-        ports = exposedPorts(k.hostPorts, { kubernetesDashboard: cfg.observability.kubernetesDashboard !== undefined });
+        ports = exposedPorts(k.hostPorts, cfg.observability);
         kind = new KindCluster(
             "kind",
             {

@@ -643,9 +643,7 @@ function validateBookinfo(
 /** Every host port kind will map must be distinct; a port that is not mapped (the Dashboard's, when off) may repeat. */
 function checkHostPorts(p: Problems, kind: KindSettings, observability: ObservabilitySettings): void {
     const seen = new Map<number, PortRole>();
-    for (const { role, hostPort } of exposedPorts(kind.hostPorts, {
-        kubernetesDashboard: observability.kubernetesDashboard !== undefined,
-    })) {
+    for (const { role, hostPort } of exposedPorts(kind.hostPorts, observability)) {
         const other = seen.get(hostPort);
         if (other) {
             p.add(

@@ -18,8 +18,6 @@ export interface LoginTokenArgs {
  * component only as a secret. Deleting the stack deletes the Secret, which revokes the token.
  */
 export class LoginToken extends pulumi.ComponentResource {
-    /** Name of the service account the token authenticates as. */
-    public readonly serviceAccountName: pulumi.Output<string>;
     /** The bearer token (secret). */
     public readonly token: pulumi.Output<string>;
 
@@ -56,7 +54,6 @@ export class LoginToken extends pulumi.ComponentResource {
             { parent: this },
         );
         const secretName = secret.metadata.name;
-        this.serviceAccountName = account.metadata.name;
         this.token = pulumi.secret(
             pulumi.all([secret.data, secretName]).apply(([data, n]) => {
                 const encoded = data?.token;
@@ -68,6 +65,6 @@ export class LoginToken extends pulumi.ComponentResource {
                 return Buffer.from(encoded, "base64").toString("utf8");
             }),
         );
-        this.registerOutputs({ serviceAccountName: this.serviceAccountName, token: this.token });
+        this.registerOutputs({ token: this.token });
     }
 }

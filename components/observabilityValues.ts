@@ -327,12 +327,14 @@ export function enabledAddons(s: {
     ];
 }
 
-/**
- * The ingress gateway ports that serve the addon UIs. HTTP UIs are routed as HTTP; a UI that
- * terminates TLS itself (the Dashboard) is passed through as TCP, named so for Istio.
- */
+/** How the gateway carries a UI: routed as HTTP, or, for a UI that terminates TLS itself (the Dashboard), passed through as TCP. */
+function gatewayProtocolOf(a: AddonService): "HTTP" | "TCP" {
+    return a.scheme === "https" ? "TCP" : "HTTP";
+}
+
+/** The ingress gateway ports that serve the addon UIs, named by protocol for Istio. */
 export function addonGatewayPorts(addons: readonly AddonService[]): { name: string; port: number }[] {
-    return addons.map((a) => ({ name: `${a.scheme === "https" ? "tcp" : "http"}-${a.release}`, port: gatewayPortOf(a) }));
+    return addons.map((a) => ({ name: `${gatewayProtocolOf(a).toLowerCase()}-${a.release}`, port: gatewayPortOf(a) }));
 }
 
 /** Name of the Istio Gateway that serves the addon UIs. */
@@ -357,7 +359,7 @@ export function addonGatewayManifests(
             spec: {
                 selector: { ...gateway.labels },
                 servers: addonGatewayPorts(addons).map((p, i) => ({
-                    port: { number: p.port, name: p.name, protocol: addons[i].scheme === "https" ? "TCP" : "HTTP" },
+                    port: { number: p.port, name: p.name, protocol: gatewayProtocolOf(addons[i]) },
                     hosts: ["*"],
                 })),
             },
@@ -370,7 +372,7 @@ export function addonGatewayManifests(
             kind: "VirtualService",
             metadata: { name: `${a.release}-ui`, namespace: OBSERVABILITY_NAMESPACE },
             // TLS the addon terminates itself is forwarded as bytes: the gateway sees no HTTP to route.
-            spec: { hosts: ["*"], gateways: [ADDON_GATEWAY], ...(a.scheme === "https" ? { tcp: [route] } : { http: [route] }) },
+            spec: { hosts: ["*"], gateways: [ADDON_GATEWAY], ...(gatewayProtocolOf(a) === "TCP" ? { tcp: [route] } : { http: [route] }) },
         });
     }
     out.push({

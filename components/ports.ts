@@ -35,8 +35,11 @@ export interface ExposedPort {
  * mapped only when the Dashboard is on: kind cannot add a mapping to a running cluster, so a
  * mapping that every stack carried would have recreated every existing cluster once.
  */
-export function exposedPorts(hostPorts: Readonly<Record<PortRole, number>>, on: { readonly kubernetesDashboard: boolean }): ExposedPort[] {
-    return PORT_ROLES.filter((role) => role !== "kubernetesDashboard" || on.kubernetesDashboard).map((role) => ({
+export function exposedPorts(
+    hostPorts: Readonly<Record<PortRole, number>>,
+    addons: { readonly kubernetesDashboard?: unknown },
+): ExposedPort[] {
+    return PORT_ROLES.filter((role) => role !== "kubernetesDashboard" || addons.kubernetesDashboard).map((role) => ({
         role,
         hostPort: hostPorts[role],
         nodePort: NODE_PORTS[role],

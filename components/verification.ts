@@ -6,7 +6,7 @@
 import * as http from "http";
 import * as https from "https";
 import { MeshMode } from "./config";
-import { KubeApi, Probe, waitUntilReady } from "./meshReadiness";
+import { KubeApi, Probe, RetryOptions, waitUntilReady } from "./meshReadiness";
 import { joinUrl } from "./urls";
 
 /** The title Bookinfo's product page carries when it renders. */
@@ -206,15 +206,6 @@ export function hintFor(check: EndpointCheck, outcome: Outcome): string {
     return `unexpected answer; open the URL in a browser to see the page.`;
 }
 
-/** How long to keep trying, and the clock to do it with. */
-export interface VerifyOptions {
-    readonly timeoutMs: number;
-    readonly intervalMs: number;
-    readonly now?: () => number;
-    readonly sleep?: (ms: number) => Promise<void>;
-    readonly log?: (line: string) => void;
-}
-
 /**
  * Retries one endpoint until it answers as expected or the time is up. Throws a message that
  * names the endpoint, its last status and a hint.
@@ -222,7 +213,7 @@ export interface VerifyOptions {
 export async function verifyEndpoint(
     check: EndpointCheck,
     clients: { readonly get: HttpGet; readonly api?: KubeApi },
-    options: VerifyOptions,
+    options: RetryOptions,
 ): Promise<number> {
     let last: Outcome = { kind: "error", error: "not tried" };
     const probe = async (): Promise<Probe> => {
@@ -295,7 +286,7 @@ export async function probePods(api: KubeApi, check: PodsCheck): Promise<Probe> 
 }
 
 /** Checks the pods until they pass or the time is up; the message says what to do. */
-export async function verifyPods(api: KubeApi, check: PodsCheck, options: VerifyOptions): Promise<number> {
+export async function verifyPods(api: KubeApi, check: PodsCheck, options: RetryOptions): Promise<number> {
     const what = check.mode === "sidecar" ? "Bookinfo pods with their sidecars" : "Bookinfo pods in the ambient data plane";
     try {
         return await waitUntilReady(() => probePods(api, check), `${what} in namespace ${check.namespace}`, options);
@@ -318,7 +309,7 @@ export interface VerificationReport {
 export async function verifyDeployment(
     plan: VerificationPlan,
     clients: { readonly get: HttpGet; readonly api?: KubeApi },
-    options: VerifyOptions,
+    options: RetryOptions,
 ): Promise<VerificationReport> {
     const passed: string[] = [];
     const failed: string[] = [];
