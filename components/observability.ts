@@ -15,8 +15,8 @@ import {
     OBSERVABILITY_NAMESPACE,
     PROMETHEUS,
     prometheusValues,
-    KUBERNETES_DASHBOARD,
-    kubernetesDashboardValues,
+    HEADLAMP,
+    headlampValues,
     KIALI_VIEWER_ROLE,
     gatewayPortOf,
     TRACING_PROVIDER,
@@ -24,12 +24,14 @@ import {
     AddonGatewayRef,
     AddonRole,
     enabledAddons,
+    SecretKeyRef,
 } from "./observabilityValues";
 import { NODE_PORTS } from "./ports";
 import { pinnedRelease } from "./helm";
+import { ownerLabels } from "./ownership";
 import { baseUrl, withPort } from "./urls";
 import { AddonEndpoint } from "./verification";
-import { ChartPin, GRAFANA_CHART, JAEGER_CHART, KIALI_CHART, KUBERNETES_DASHBOARD_CHART, PROMETHEUS_CHART } from "./versions";
+import { ChartPin, GRAFANA_CHART, HEADLAMP_CHART, JAEGER_CHART, KIALI_CHART, PROMETHEUS_CHART } from "./versions";
 import { LoginToken } from "./loginToken";
 
 /** Host exposure on kind: each UI on its fixed nodePort, reached at host:hostPort. */
@@ -42,7 +44,7 @@ export interface KindExposure {
 export interface ObservabilityArgs {
     /** Data plane mode (the ztunnel dashboard is added in ambient mode). @default "sidecar" */
     readonly mode?: MeshMode;
-    /** Which addons to run, the trace sampling percentage, and Kiali's login. */
+    /** Which addons to run, the trace sampling percentage, Kiali's login and Headlamp's access. */
     readonly settings: ObservabilitySettings;
     /** Host exposure on kind; undefined on an existing cluster, where the URLs are in-cluster. @default undefined */
     readonly kind?: KindExposure;
@@ -50,15 +52,22 @@ export interface ObservabilityArgs {
      * Existing clusters: serve the UIs through the ingress gateway, each on its own port of the
      * gateway's address, to clients in `sourceRanges` only. @default undefined (in-cluster URLs)
      */
-    readonly gateway?: AddonGatewayRef & { readonly ingressUrl: pulumi.Input<string>; readonly sourceRanges: readonly string[] };
+    readonly gateway?: AddonGatewayRef & {
+        readonly ingressUrl: pulumi.Input<string>;
+        readonly sourceRanges: readonly string[];
+        /** `namespace` from the gateway's Namespace resource, so that what goes there is ordered by data. */
+        readonly namespaceName: pulumi.Input<string>;
+    };
     /** The mesh readiness gate; only the Istio objects (Telemetry, the gateway routes) wait for it. */
     readonly meshReady: pulumi.Resource;
+    /** What must finish before the stack creates anything in the cluster (the ownership check). @default [] */
+    readonly clusterReady?: readonly pulumi.Resource[];
 }
 
 /**
  * Prometheus, Grafana (Istio dashboards, generated admin password, no anonymous access),
- * Jaeger v2 (OTLP) wired through a Telemetry resource, Kiali (token login) and, when asked for,
- * the Kubernetes Dashboard (token login as a dedicated service account), each switchable.
+ * Jaeger v2 (OTLP) wired through a Telemetry resource, Kiali (token login, a Grafana Viewer of its
+ * own) and, when asked for, Headlamp (token login as a dedicated service account), each switchable.
  * None of it waits for Bookinfo, and only the Istio objects wait for Istio.
  */
 export class Observability extends pulumi.ComponentResource {
@@ -70,10 +79,10 @@ export class Observability extends pulumi.ComponentResource {
     public readonly grafanaAdminPassword: pulumi.Output<string | undefined>;
     /** Kiali's read-only login token (secret); undefined unless Kiali runs with token login. */
     public readonly kialiToken: pulumi.Output<string | undefined>;
-    /** The Kubernetes Dashboard's UI; undefined when it is off. */
-    public readonly kubernetesDashboardUrl: pulumi.Output<string | undefined>;
-    /** The Dashboard's login token (secret); undefined when it is off. */
-    public readonly kubernetesDashboardToken: pulumi.Output<string | undefined>;
+    /** Headlamp's UI; undefined when it is off. */
+    public readonly headlampUrl: pulumi.Output<string | undefined>;
+    /** Headlamp's login token (secret); undefined when it is off. */
+    public readonly headlampToken: pulumi.Output<string | undefined>;
     /** Every enabled addon with the path that answers when it is healthy, for the deployment check. */
     public readonly endpoints: pulumi.Output<AddonEndpoint[]>;
 
@@ -82,7 +91,12 @@ export class Observability extends pulumi.ComponentResource {
         const s = args.settings;
         const mode = args.mode ?? "sidecar";
         // A fixed name: the in-cluster URLs that wire the addons together are built from it.
-        const ns = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: OBSERVABILITY_NAMESPACE } }, { parent: this });
+        // Labelled as the stack's, and created only once the cluster is ready for the stack.
+        const ns = new k8s.core.v1.Namespace(
+            `${name}-ns`,
+            { metadata: { name: OBSERVABILITY_NAMESPACE, labels: ownerLabels(pulumi.getStack()) } },
+            { parent: this, dependsOn: [...(args.clusterReady ?? [])] },
+        );
 
         const release = (
             a: AddonService,
@@ -101,9 +115,9 @@ export class Observability extends pulumi.ComponentResource {
         // Where the browser on the user's machine reaches each UI; undefined when it cannot (in-cluster only).
         const hostUrlOf = (a: AddonService): pulumi.Output<string> | undefined =>
             args.kind
-                ? pulumi.output(baseUrl(a.scheme, args.kind.host, args.kind.hostPorts[a.role]))
+                ? pulumi.output(baseUrl("http", args.kind.host, args.kind.hostPorts[a.role]))
                 : gw
-                  ? pulumi.output(gw.ingressUrl).apply((u) => withPort(u, gatewayPortOf(a), a.scheme))
+                  ? pulumi.output(gw.ingressUrl).apply((u) => withPort(u, gatewayPortOf(a)))
                   : undefined;
         const urlOf = (a: AddonService): pulumi.Output<string> => hostUrlOf(a) ?? pulumi.output(clusterUrl(a));
         // On kind each UI gets a NodePort Service on the nodePort that the kind port mapping forwards to.
@@ -116,7 +130,7 @@ export class Observability extends pulumi.ComponentResource {
                     spec: {
                         type: "NodePort",
                         selector: { ...a.selector },
-                        ports: [{ name: a.scheme, port: a.port, targetPort: a.targetPort ?? a.port, nodePort: NODE_PORTS[a.role] }],
+                        ports: [{ name: "http", port: a.port, targetPort: a.targetPort ?? a.port, nodePort: NODE_PORTS[a.role] }],
                     },
                 },
                 { parent: this },
@@ -127,6 +141,22 @@ export class Observability extends pulumi.ComponentResource {
             release(PROMETHEUS, PROMETHEUS_CHART, prometheusValues());
             expose(PROMETHEUS);
         }
+
+        // A generated secret value in a Secret of the addons' namespace; letters and digits only, so it
+        // needs no escaping wherever it goes. The value is secret in the state and never leaves it in clear.
+        const generatedSecret = (role: string, key: string, length: number): pulumi.Output<SecretKeyRef> => {
+            const generated = new random.RandomPassword(`${name}-${role}-${key}`, { length, special: false }, { parent: this });
+            const secret = new k8s.core.v1.Secret(
+                `${name}-${role}`,
+                { metadata: { namespace: ns.metadata.name }, stringData: { [key]: pulumi.secret(generated.result) } },
+                { parent: this },
+            );
+            return secret.metadata.name.apply((n) => ({ name: n, key }));
+        };
+
+        // Kiali links to Grafana only where the browser can open Grafana, and then queries it as a Viewer of its own.
+        const grafanaBrowserUrl = s.grafana && s.kiali ? hostUrlOf(GRAFANA) : undefined;
+        const kialiViewer = grafanaBrowserUrl ? generatedSecret("grafana-kiali", "password", 24) : undefined;
 
         let adminPassword: pulumi.Output<string> | undefined;
         if (s.grafana) {
@@ -140,7 +170,14 @@ export class Observability extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
-            release(GRAFANA, GRAFANA_CHART, grafanaValues(mode, "grafana-admin"), [secret]);
+            release(
+                GRAFANA,
+                GRAFANA_CHART,
+                pulumi
+                    .output(kialiViewer)
+                    .apply((kialiViewerPassword) => grafanaValues({ mode, adminSecret: "grafana-admin", kialiViewerPassword })),
+                [secret],
+            );
             expose(GRAFANA);
         }
 
@@ -157,13 +194,20 @@ export class Observability extends pulumi.ComponentResource {
 
         let kialiToken: pulumi.Output<string> | undefined;
         if (s.kiali) {
+            // Kiali signs its login sessions with this key: generated once, it survives every upgrade.
+            const signingKey = generatedSecret("kiali-session", "signing-key", 32);
             release(
                 KIALI,
                 KIALI_CHART,
                 pulumi
-                    .all([s.grafana ? urlOf(GRAFANA) : undefined, s.jaeger ? urlOf(JAEGER) : undefined])
-                    .apply(([grafanaUrl, jaegerUrl]) =>
-                        kialiValues({ auth: s.kialiAuth, grafana: s.grafana, jaeger: s.jaeger, links: { grafanaUrl, jaegerUrl } }),
+                    .all([signingKey, kialiViewer, grafanaBrowserUrl, s.jaeger ? hostUrlOf(JAEGER) : undefined])
+                    .apply(([signing, viewerPassword, grafanaUrl, jaegerUrl]) =>
+                        kialiValues({
+                            auth: s.kialiAuth,
+                            signingKey: signing,
+                            grafana: viewerPassword && grafanaUrl ? { externalUrl: grafanaUrl, viewerPassword } : undefined,
+                            jaeger: s.jaeger ? { externalUrl: jaegerUrl } : undefined,
+                        }),
                     ),
             );
             expose(KIALI);
@@ -181,27 +225,33 @@ export class Observability extends pulumi.ComponentResource {
             }
         }
 
-        let dashboardToken: pulumi.Output<string> | undefined;
-        if (s.kubernetesDashboard) {
-            release(KUBERNETES_DASHBOARD, KUBERNETES_DASHBOARD_CHART, kubernetesDashboardValues());
-            expose(KUBERNETES_DASHBOARD);
-            const login = new LoginToken(
-                `${name}-kubernetes-dashboard-user`,
+        let headlampToken: pulumi.Output<string> | undefined;
+        if (s.headlamp) {
+            release(HEADLAMP, HEADLAMP_CHART, headlampValues());
+            expose(HEADLAMP);
+            // The only account Headlamp's users act as: bound to view unless a wider role was asked for.
+            headlampToken = new LoginToken(
+                `${name}-headlamp-user`,
                 {
                     namespace: ns.metadata.name,
-                    clusterRole: s.kubernetesDashboard.access,
-                    purpose: "Kubernetes Dashboard login (pulumi stack output kubernetesDashboardToken --show-secrets)",
+                    clusterRole: s.headlamp.access,
+                    purpose: "Headlamp login (pulumi stack output headlampToken --show-secrets)",
                 },
                 { parent: this },
-            );
-            dashboardToken = login.token;
+            ).token;
         }
 
         if (gw) {
+            // Each object names its namespace through the Namespace resource: created after it, deleted before it.
+            const namespaceOf = (n: string | undefined): pulumi.Input<string> | undefined =>
+                n === OBSERVABILITY_NAMESPACE ? ns.metadata.name : n === gw.namespace ? gw.namespaceName : n;
             for (const m of addonGatewayManifests(enabledAddons(s), gw, gw.sourceRanges)) {
                 new k8s.apiextensions.CustomResource(
                     `${name}-${m.kind.toLowerCase()}-${m.metadata.name}`,
-                    m as unknown as k8s.apiextensions.CustomResourceArgs,
+                    {
+                        ...m,
+                        metadata: { ...m.metadata, namespace: namespaceOf(m.metadata.namespace) },
+                    } as unknown as k8s.apiextensions.CustomResourceArgs,
                     // Istio resources go through istiod's validating webhook
                     { parent: this, dependsOn: [args.meshReady] },
                 );
@@ -215,7 +265,6 @@ export class Observability extends pulumi.ComponentResource {
                 namespace: OBSERVABILITY_NAMESPACE,
                 service: a.service,
                 port: a.port,
-                scheme: a.scheme,
                 healthPath: a.healthPath,
             })),
         );
@@ -230,8 +279,8 @@ export class Observability extends pulumi.ComponentResource {
         );
         this.grafanaAdminPassword = adminPassword ? pulumi.secret(adminPassword) : pulumi.output(undefined);
         this.kialiToken = kialiToken ? pulumi.secret(kialiToken) : pulumi.output(undefined);
-        this.kubernetesDashboardUrl = maybe(s.kubernetesDashboard !== undefined, urlOf(KUBERNETES_DASHBOARD));
-        this.kubernetesDashboardToken = dashboardToken ? pulumi.secret(dashboardToken) : pulumi.output(undefined);
+        this.headlampUrl = maybe(s.headlamp !== undefined, urlOf(HEADLAMP));
+        this.headlampToken = headlampToken ? pulumi.secret(headlampToken) : pulumi.output(undefined);
         this.registerOutputs({
             prometheusUrl: this.prometheusUrl,
             grafanaUrl: this.grafanaUrl,
@@ -239,8 +288,8 @@ export class Observability extends pulumi.ComponentResource {
             kialiUrl: this.kialiUrl,
             grafanaAdminPassword: this.grafanaAdminPassword,
             kialiToken: this.kialiToken,
-            kubernetesDashboardUrl: this.kubernetesDashboardUrl,
-            kubernetesDashboardToken: this.kubernetesDashboardToken,
+            headlampUrl: this.headlampUrl,
+            headlampToken: this.headlampToken,
             endpoints: this.endpoints,
         });
     }

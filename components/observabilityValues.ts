@@ -3,7 +3,9 @@
  * every URL points at a Service the stack creates. Service names follow Istio's own addons,
  * so Istio's docs and Kiali's defaults line up.
  */
-import { ISTIO_GRAFANA_DASHBOARDS, istioDashboardUrl } from "./versions";
+import type * as k8s from "@pulumi/kubernetes";
+import { stringify } from "yaml";
+import { GRAFANA_CURL_IMAGE, ISTIO_GRAFANA_DASHBOARDS, istioDashboardUrl } from "./versions";
 import { MeshMode } from "./config";
 import { Manifest } from "./meshManifests";
 import { baseUrl } from "./urls";
@@ -12,7 +14,7 @@ import { baseUrl } from "./urls";
 export const OBSERVABILITY_NAMESPACE = "observability";
 
 /** The addons with a UI, by their host port role on kind. */
-export type AddonRole = "prometheus" | "grafana" | "jaeger" | "kiali" | "kubernetesDashboard";
+export type AddonRole = "prometheus" | "grafana" | "jaeger" | "kiali" | "headlamp";
 
 /** An in-cluster Service an addon answers on. */
 export interface AddonService {
@@ -24,8 +26,6 @@ export interface AddonService {
     readonly healthPath: string;
     /** Helm release name. */
     readonly release: string;
-    /** How the UI is spoken to: plain HTTP, or TLS that the addon terminates itself. */
-    readonly scheme: "http" | "https";
     /** Service name and port the chart creates. */
     readonly service: string;
     readonly port: number;
@@ -41,7 +41,6 @@ export const PROMETHEUS: AddonService = {
     title: "Prometheus",
     role: "prometheus",
     healthPath: "/-/ready",
-    scheme: "http",
     release: "prometheus",
     service: "prometheus",
     port: 9090,
@@ -55,7 +54,6 @@ export const GRAFANA: AddonService = {
     title: "Grafana",
     role: "grafana",
     healthPath: "/api/health",
-    scheme: "http",
     release: "grafana",
     service: "grafana",
     port: 3000,
@@ -65,7 +63,6 @@ export const JAEGER: AddonService = {
     title: "Jaeger",
     role: "jaeger",
     healthPath: "/api/services",
-    scheme: "http",
     release: "jaeger",
     service: "jaeger",
     port: 16686,
@@ -75,35 +72,28 @@ export const KIALI: AddonService = {
     title: "Kiali",
     role: "kiali",
     healthPath: "/kiali/healthz",
-    scheme: "http",
     release: "kiali",
     service: "kiali",
     port: 20001,
     selector: { "app.kubernetes.io/name": "kiali", "app.kubernetes.io/instance": "kiali" },
 };
 /**
- * The Kubernetes Dashboard, reached through the Kong proxy its chart puts in front of it. Kong
- * terminates TLS itself (a self-signed certificate), so the UI is always https and the gateway
- * passes the connection through untouched.
+ * Headlamp, the Kubernetes project's cluster web UI. It serves plain HTTP on container port 4466
+ * behind the chart's Service `headlamp` port 80 (chart headlamp 0.45.0, templates/deployment.yaml
+ * and service.yaml; with release "headlamp" the chart's fullname is the release name, _helpers.tpl).
  */
-export const KUBERNETES_DASHBOARD: AddonService = {
-    title: "Kubernetes Dashboard",
-    role: "kubernetesDashboard",
-    // Kong routes / to the Dashboard's web module.
+export const HEADLAMP: AddonService = {
+    title: "Headlamp",
+    role: "headlamp",
+    // The chart's own liveness and readiness probes GET / on the http port.
     healthPath: "/",
-    scheme: "https",
-    // With release "kubernetes-dashboard", Kong's subchart names its proxy Service <release>-kong-proxy.
-    release: "kubernetes-dashboard",
-    service: "kubernetes-dashboard-kong-proxy",
-    port: 443,
-    targetPort: 8443,
-    // 443 on the gateway is Bookinfo's HTTPS port.
-    gatewayPort: 8443,
-    selector: {
-        "app.kubernetes.io/name": "kong",
-        "app.kubernetes.io/instance": "kubernetes-dashboard",
-        "app.kubernetes.io/component": "app",
-    },
+    release: "headlamp",
+    service: "headlamp",
+    port: 80,
+    targetPort: 4466,
+    // 80 on the gateway is Bookinfo's HTTP port.
+    gatewayPort: 4466,
+    selector: { "app.kubernetes.io/name": "headlamp", "app.kubernetes.io/instance": "headlamp" },
 };
 
 /**
@@ -125,7 +115,7 @@ export function clusterHost(a: AddonService): string {
 
 /** Cluster URL of an addon Service. */
 export function clusterUrl(a: AddonService): string {
-    return baseUrl(a.scheme, clusterHost(a), a.port);
+    return baseUrl("http", clusterHost(a), a.port);
 }
 
 /** The ingress gateway port that serves an addon's UI on an existing cluster. */
@@ -155,21 +145,104 @@ export function prometheusValues(): Record<string, unknown> {
     };
 }
 
-/** Grafana with the Prometheus datasource, Istio's dashboards and no anonymous access. */
-export function grafanaValues(mode: MeshMode, adminSecret: string): Record<string, unknown> {
+/** A key of a Secret in the addons' namespace. */
+export interface SecretKeyRef {
+    readonly name: string;
+    readonly key: string;
+}
+
+/** Login of the Grafana user that Kiali queries Grafana's API as: a Viewer, nothing more. */
+export const KIALI_GRAFANA_USER = "kiali";
+
+/**
+ * Keeps a Grafana user with the Viewer role and a known password in place, for Kiali. Grafana has no
+ * file provisioning for users (only for data sources, dashboards, alerting and plugins), and without
+ * a persistent volume its database starts empty with every new pod, so a sidecar in Grafana's pod
+ * checks every CHECK_SECONDS that VIEWER_USER logs in with VIEWER_PASSWORD as a Viewer, and otherwise
+ * creates the user (POST /api/admin/users; a new user gets users.auto_assign_org_role, Viewer) or
+ * resets its password and role (PUT /api/admin/users/:id/password, PATCH /api/org/users/:id) as the
+ * admin: Grafana's HTTP API, grafana/grafana docs/sources/developers/http_api/admin.md, user.md, org.md.
+ * Only the user name (a constant) and the password (letters and digits, generated by the stack)
+ * reach the JSON bodies, so nothing needs escaping. POSIX sh with busybox tools (curlimages/curl is
+ * Alpine); `sleep & wait` so that SIGTERM ends it at once.
+ */
+export const GRAFANA_VIEWER_SYNC_SCRIPT = `set -u
+trap 'exit 0' TERM INT
+pause() { sleep "$1" & wait $!; }
+admin="$ADMIN_USER:$ADMIN_PASSWORD"
+json="Content-Type: application/json"
+while :; do
+  orgs=$(curl -sf -u "$VIEWER_USER:$VIEWER_PASSWORD" "$GRAFANA_URL/api/user/orgs") || orgs=""
+  case "$orgs" in
+    *'"role":"Viewer"'*) pause "$CHECK_SECONDS"; continue ;;
+  esac
+  id=$(curl -sf -u "$admin" "$GRAFANA_URL/api/users/lookup?loginOrEmail=$VIEWER_USER" | grep -o '"id":[0-9]*' | head -n 1 | cut -d: -f2)
+  if [ -z "$id" ]; then
+    curl -sf -o /dev/null -u "$admin" -H "$json" -d "{\\"name\\":\\"$VIEWER_USER\\",\\"login\\":\\"$VIEWER_USER\\",\\"password\\":\\"$VIEWER_PASSWORD\\"}" "$GRAFANA_URL/api/admin/users" &&
+      echo "created Grafana user $VIEWER_USER" && continue
+  else
+    curl -sf -o /dev/null -u "$admin" -X PUT -H "$json" -d "{\\"password\\":\\"$VIEWER_PASSWORD\\"}" "$GRAFANA_URL/api/admin/users/$id/password" &&
+      curl -sf -o /dev/null -u "$admin" -X PATCH -H "$json" -d '{"role":"Viewer"}' "$GRAFANA_URL/api/org/users/$id" &&
+      echo "reset Grafana user $VIEWER_USER to its password and the Viewer role"
+  fi
+  pause "$RETRY_SECONDS"
+done
+`;
+
+/** The sidecar that runs {@link GRAFANA_VIEWER_SYNC_SCRIPT} beside Grafana. */
+export function grafanaViewerSidecar(adminSecret: string, viewerPassword: SecretKeyRef): k8s.types.input.core.v1.Container {
+    const fromSecret = (name: string, key: string) => ({ valueFrom: { secretKeyRef: { name, key } } });
+    return {
+        name: "kiali-viewer-user",
+        image: GRAFANA_CURL_IMAGE,
+        command: ["/bin/sh", "-c", GRAFANA_VIEWER_SYNC_SCRIPT],
+        env: [
+            // Grafana's container port in the same pod (the chart's service.targetPort, 3000).
+            { name: "GRAFANA_URL", value: `http://127.0.0.1:${GRAFANA.port}` },
+            { name: "ADMIN_USER", ...fromSecret(adminSecret, "admin-user") },
+            { name: "ADMIN_PASSWORD", ...fromSecret(adminSecret, "admin-password") },
+            { name: "VIEWER_USER", value: KIALI_GRAFANA_USER },
+            { name: "VIEWER_PASSWORD", ...fromSecret(viewerPassword.name, viewerPassword.key) },
+            { name: "CHECK_SECONDS", value: "60" },
+            { name: "RETRY_SECONDS", value: "5" },
+        ],
+        resources: { requests: { cpu: "5m", memory: "8Mi" }, limits: { memory: "32Mi" } },
+        // As the chart's own containers; the pod's securityContext runs every container as user 472.
+        securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ["ALL"] },
+            seccompProfile: { type: "RuntimeDefault" },
+        },
+    };
+}
+
+/** What Grafana's values are built from. */
+export interface GrafanaInput {
+    /** Data plane mode: the ztunnel dashboard is added in ambient mode. */
+    readonly mode: MeshMode;
+    /** Secret with the admin's `admin-user` and `admin-password`. */
+    readonly adminSecret: string;
+    /** The password of Kiali's Viewer user; undefined when Kiali does not query Grafana. */
+    readonly kialiViewerPassword?: SecretKeyRef;
+}
+
+/** Grafana with the Prometheus datasource, Istio's dashboards, no anonymous access and, for Kiali, a Viewer user. */
+export function grafanaValues(input: GrafanaInput): Record<string, unknown> {
     // No `datasource` rewrite: Istio's dashboards pick the default Prometheus through their own variable.
     const dashboards: Record<string, { url: string }> = {};
-    const entries = Object.entries(ISTIO_GRAFANA_DASHBOARDS).filter(([name]) => mode === "ambient" || name !== "ztunnel");
+    const entries = Object.entries(ISTIO_GRAFANA_DASHBOARDS).filter(([name]) => input.mode === "ambient" || name !== "ztunnel");
     for (const [name, file] of entries) dashboards[`istio-${name}`] = { url: istioDashboardUrl(file) };
     return {
         podLabels: OUT_OF_MESH,
         testFramework: { enabled: false },
         // The admin password lives in a Secret the stack generates; the chart never sees it in clear.
-        admin: { existingSecret: adminSecret, userKey: "admin-user", passwordKey: "admin-password" },
+        admin: { existingSecret: input.adminSecret, userKey: "admin-user", passwordKey: "admin-password" },
         "grafana.ini": {
             "auth.anonymous": { enabled: false },
             auth: { disable_login_form: false },
-            users: { allow_sign_up: false },
+            // Grafana's own default role, stated because Kiali's user relies on it being no more than Viewer.
+            users: { allow_sign_up: false, auto_assign_org_role: "Viewer" },
             analytics: { reporting_enabled: false, check_for_updates: false },
         },
         service: { port: GRAFANA.port },
@@ -210,10 +283,25 @@ export function grafanaValues(mode: MeshMode, adminSecret: string): Record<strin
         // The chart's default (-skf) skips TLS verification. Verify it (the curl image has a CA bundle),
         // keep -f so that an HTTP error fails the download, and -S so that the log says why.
         defaultCurlOptions: "-sSf",
+        // A string the chart renders with tpl (templates/_pod.tpl): the script has no "{{".
+        ...(input.kialiViewerPassword
+            ? {
+                  extraContainers: stringify([grafanaViewerSidecar(input.adminSecret, input.kialiViewerPassword)], {
+                      blockQuote: "literal",
+                      lineWidth: 0,
+                  }),
+              }
+            : {}),
     };
 }
 
-/** Jaeger v2 all-in-one with in-memory storage and OTLP on 4317. */
+/**
+ * The port Jaeger's chart annotates its pod with for Prometheus to scrape (`prometheus.io/port:
+ * "8888"`, fixed in templates/jaeger/jaeger-deploy.yaml of chart 4.11.1, not a value).
+ */
+export const JAEGER_METRICS_PORT = 8888;
+
+/** Jaeger v2 all-in-one with in-memory storage, OTLP on 4317 and its own metrics where its pod says. */
 export function jaegerValues(): Record<string, unknown> {
     return {
         jaeger: {
@@ -224,6 +312,12 @@ export function jaegerValues(): Record<string, unknown> {
             service: {
                 extensions: ["jaeger_storage", "jaeger_query", "healthcheckv2"],
                 pipelines: { traces: { receivers: ["otlp"], processors: ["batch"], exporters: ["jaeger_storage_exporter"] } },
+                // A user config without this serves the metrics on localhost only (Jaeger's own
+                // cmd/jaeger/internal/all-in-one.yaml at v2.19.0, the chart's appVersion, binds them to
+                // ${JAEGER_LISTEN_HOST:-localhost}:8888), where Prometheus' scrape of the annotated port cannot reach.
+                telemetry: {
+                    metrics: { readers: [{ pull: { exporter: { prometheus: { host: "0.0.0.0", port: JAEGER_METRICS_PORT } } } }] },
+                },
             },
             extensions: {
                 healthcheckv2: { use_v2: true, http: { endpoint: "0.0.0.0:13133" } },
@@ -240,39 +334,54 @@ export function jaegerValues(): Record<string, unknown> {
 }
 
 /**
- * The Kubernetes Dashboard behind its Kong proxy, with token login only (the chart has no other).
- * Its metrics scraper is off: it reads metrics-server, which this stack does not install.
+ * Headlamp with token login only. The chart binds its own service account to cluster-admin unless
+ * told otherwise; that account needs no rights here, because Headlamp sends every request with the
+ * token the user logged in with and never with the pod's own token (unsafeUseServiceAccountToken
+ * false: backend/pkg/kubeconfig/kubeconfig.go, newInClusterContextFromConfig, leaves the in-cluster
+ * context without credentials of its own). The pod still mounts its token: the in-cluster context
+ * is built with client-go's rest.InClusterConfig, which reads it.
  */
-export function kubernetesDashboardValues(): Record<string, unknown> {
-    const part = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-        labels: OUT_OF_MESH,
-        containers: { resources: { requests: { cpu: "25m", memory: "64Mi" } }, ...extra },
-    });
+export function headlampValues(): Record<string, unknown> {
     return {
-        auth: part(),
-        api: part({ args: ["--metrics-provider=none"] }),
-        web: part(),
-        metricsScraper: { enabled: false },
-        kong: {
-            podLabels: OUT_OF_MESH,
-            resources: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "512Mi" } },
+        podLabels: OUT_OF_MESH,
+        clusterRoleBinding: { create: false },
+        config: {
+            unsafeUseServiceAccountToken: false,
+            // No OIDC; the chart would otherwise create an empty Secret for it (templates/secret.yaml).
+            oidc: { secret: { create: false } },
         },
+        // Merged over the chart's runAsNonRoot, runAsUser 100 and runAsGroup 101.
+        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" } },
+        resources: { requests: { cpu: "25m", memory: "64Mi" }, limits: { memory: "512Mi" } },
     };
 }
 
-/** How Kiali is reached from the browser, for its links to Grafana and Jaeger. */
-export interface KialiLinks {
-    readonly grafanaUrl?: string;
-    readonly jaegerUrl?: string;
+/** What Kiali's values are built from. */
+export interface KialiInput {
+    readonly auth: "token" | "anonymous";
+    /** The key that signs Kiali's login sessions (16, 24 or 32 characters), generated once by the stack. */
+    readonly signingKey: SecretKeyRef;
+    /** Grafana's URL in the browser and the password of Kiali's Viewer user; undefined: Kiali does not link to Grafana. */
+    readonly grafana?: { readonly externalUrl: string; readonly viewerPassword: SecretKeyRef };
+    /** Jaeger, with its URL in the browser when there is one; undefined: Jaeger is off. */
+    readonly jaeger?: { readonly externalUrl?: string };
 }
 
-/** Kiali wired to Prometheus, Grafana and Jaeger; token login unless anonymous (then view only). */
-export function kialiValues(input: {
-    auth: "token" | "anonymous";
-    grafana: boolean;
-    jaeger: boolean;
-    links: KialiLinks;
-}): Record<string, unknown> {
+/** The kiali-server chart mounts a Secret for each `secret:<name>:<key>` credential itself (templates/_helpers.tpl, kiali-server.credential-secrets). */
+function secretRef(ref: SecretKeyRef): string {
+    return `secret:${ref.name}:${ref.key}`;
+}
+
+/**
+ * Kiali wired to Prometheus, Grafana and Jaeger; token login unless anonymous (then view only).
+ *
+ * Kiali's only use of Grafana is to find each dashboard's path through Grafana's search API and
+ * link to it at `external_url` (kiali grafana/grafana.go at v2.26.0, getGrafanaConnectionInfo: with no
+ * external_url outside OpenShift every Grafana call fails), so Grafana is enabled only with a URL the
+ * browser can open, and then with the Viewer user's credentials. Jaeger is queried at internal_url,
+ * so tracing stays on without a browser URL and only loses its links.
+ */
+export function kialiValues(input: KialiInput): Record<string, unknown> {
     return {
         auth: { strategy: input.auth },
         deployment: {
@@ -281,14 +390,17 @@ export function kialiValues(input: {
             view_only_mode: input.auth === "anonymous",
             resources: { requests: { cpu: "20m", memory: "64Mi" }, limits: { memory: "1Gi" } },
         },
-        istio_namespace: "istio-system",
+        // Unset, the chart generates a new key on every render, which changes the config's checksum,
+        // restarts Kiali and logs everyone out (templates/_helpers.tpl, kiali-server.login_token.signing_key).
+        login_token: { signing_key: secretRef(input.signingKey) },
         external_services: {
             prometheus: { url: clusterUrl(PROMETHEUS) },
             grafana: input.grafana
                 ? {
                       enabled: true,
                       internal_url: clusterUrl(GRAFANA),
-                      ...(input.links.grafanaUrl ? { external_url: input.links.grafanaUrl } : {}),
+                      external_url: input.grafana.externalUrl,
+                      auth: { type: "basic", username: KIALI_GRAFANA_USER, password: secretRef(input.grafana.viewerPassword) },
                   }
                 : { enabled: false },
             tracing: input.jaeger
@@ -297,7 +409,7 @@ export function kialiValues(input: {
                       provider: "jaeger",
                       use_grpc: false,
                       internal_url: clusterUrl(JAEGER),
-                      ...(input.links.jaegerUrl ? { external_url: input.links.jaegerUrl } : {}),
+                      ...(input.jaeger.externalUrl ? { external_url: input.jaeger.externalUrl } : {}),
                   }
                 : { enabled: false },
         },
@@ -316,25 +428,20 @@ export function enabledAddons(s: {
     readonly grafana: boolean;
     readonly jaeger: boolean;
     readonly kiali: boolean;
-    readonly kubernetesDashboard?: unknown;
+    readonly headlamp?: unknown;
 }): AddonService[] {
     return [
         ...(s.prometheus ? [PROMETHEUS] : []),
         ...(s.grafana ? [GRAFANA] : []),
         ...(s.jaeger ? [JAEGER] : []),
         ...(s.kiali ? [KIALI] : []),
-        ...(s.kubernetesDashboard ? [KUBERNETES_DASHBOARD] : []),
+        ...(s.headlamp ? [HEADLAMP] : []),
     ];
 }
 
-/** How the gateway carries a UI: routed as HTTP, or, for a UI that terminates TLS itself (the Dashboard), passed through as TCP. */
-function gatewayProtocolOf(a: AddonService): "HTTP" | "TCP" {
-    return a.scheme === "https" ? "TCP" : "HTTP";
-}
-
-/** The ingress gateway ports that serve the addon UIs, named by protocol for Istio. */
+/** The ingress gateway ports that serve the addon UIs, named `http-` for Istio: every UI speaks plain HTTP. */
 export function addonGatewayPorts(addons: readonly AddonService[]): { name: string; port: number }[] {
-    return addons.map((a) => ({ name: `${gatewayProtocolOf(a).toLowerCase()}-${a.release}`, port: gatewayPortOf(a) }));
+    return addons.map((a) => ({ name: `http-${a.release}`, port: gatewayPortOf(a) }));
 }
 
 /** Name of the Istio Gateway that serves the addon UIs. */
@@ -358,21 +465,25 @@ export function addonGatewayManifests(
             metadata: { name: ADDON_GATEWAY, namespace: OBSERVABILITY_NAMESPACE },
             spec: {
                 selector: { ...gateway.labels },
-                servers: addonGatewayPorts(addons).map((p, i) => ({
-                    port: { number: p.port, name: p.name, protocol: gatewayProtocolOf(addons[i]) },
-                    hosts: ["*"],
-                })),
+                servers: addonGatewayPorts(addons).map((p) => ({ port: { number: p.port, name: p.name, protocol: "HTTP" }, hosts: ["*"] })),
             },
         },
     ];
     for (const a of addons) {
-        const route = { match: [{ port: gatewayPortOf(a) }], route: [{ destination: { host: clusterHost(a), port: { number: a.port } } }] };
         out.push({
             apiVersion: "networking.istio.io/v1",
             kind: "VirtualService",
             metadata: { name: `${a.release}-ui`, namespace: OBSERVABILITY_NAMESPACE },
-            // TLS the addon terminates itself is forwarded as bytes: the gateway sees no HTTP to route.
-            spec: { hosts: ["*"], gateways: [ADDON_GATEWAY], ...(gatewayProtocolOf(a) === "TCP" ? { tcp: [route] } : { http: [route] }) },
+            spec: {
+                hosts: ["*"],
+                gateways: [ADDON_GATEWAY],
+                http: [
+                    {
+                        match: [{ port: gatewayPortOf(a) }],
+                        route: [{ destination: { host: clusterHost(a), port: { number: a.port } } }],
+                    },
+                ],
+            },
         });
     }
     out.push({

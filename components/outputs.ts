@@ -8,8 +8,12 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 
-/** Version of the outputs contract; a consumer checks it before using anything else. */
-export const OUTPUTS_CONTRACT_VERSION = 1;
+/**
+ * Version of the outputs contract; a consumer checks it before using anything else.
+ * 2: the cluster web UI is Headlamp (`headlampUrl`, plain HTTP, and `headlampToken`); the outputs of
+ * the UI it replaced are gone.
+ */
+export const OUTPUTS_CONTRACT_VERSION = 2;
 
 /** The stack outputs, as plain values. Optional ones are absent when their feature is off. */
 export interface MeshStackOutputs {
@@ -43,10 +47,10 @@ export interface MeshStackOutputs {
     readonly grafanaAdminPassword?: string;
     /** Token that logs in to Kiali read-only. Secret. Absent when Kiali is off or anonymous. */
     readonly kialiToken?: string;
-    /** Kubernetes Dashboard UI (https, self-signed certificate); on an existing cluster an in-cluster URL unless exposed through the gateway. Absent when the Dashboard is off. */
-    readonly kubernetesDashboardUrl?: string;
-    /** Token that logs in to the Kubernetes Dashboard as its dedicated service account. Secret. Absent when the Dashboard is off. */
-    readonly kubernetesDashboardToken?: string;
+    /** Headlamp UI (http); on an existing cluster an in-cluster URL unless exposed through the gateway. Absent when Headlamp is off. */
+    readonly headlampUrl?: string;
+    /** Token that logs in to Headlamp as its dedicated service account. Secret. Absent when Headlamp is off. */
+    readonly headlampToken?: string;
 }
 
 /** Every output as the program exports it: one Output per name, optional ones possibly undefined. */
@@ -68,20 +72,15 @@ const NAMES: Record<keyof MeshStackOutputs, true> = {
     kialiUrl: true,
     grafanaAdminPassword: true,
     kialiToken: true,
-    kubernetesDashboardUrl: true,
-    kubernetesDashboardToken: true,
+    headlampUrl: true,
+    headlampToken: true,
 };
 
 /** Every output name of the contract. */
 export const OUTPUT_NAMES = Object.keys(NAMES) as (keyof MeshStackOutputs)[];
 
 /** The outputs that are secret, in the state and in every StackReference. */
-export const SECRET_OUTPUTS: readonly (keyof MeshStackOutputs)[] = [
-    "kubeconfig",
-    "grafanaAdminPassword",
-    "kialiToken",
-    "kubernetesDashboardToken",
-];
+export const SECRET_OUTPUTS: readonly (keyof MeshStackOutputs)[] = ["kubeconfig", "grafanaAdminPassword", "kialiToken", "headlampToken"];
 
 /** The labels that put a namespace's pods on the mesh's data plane. */
 export function meshNamespaceLabels(mode: MeshStackOutputs["meshMode"]): Record<string, string> {

@@ -5,14 +5,26 @@
  * Kubernetes Service pins the same number as its nodePort. Both sides read this
  * table (through {@link exposedPorts}), so they cannot drift apart.
  */
+
+/**
+ * The static band of the default NodePort range 30000-32767: its lowest
+ * min(max(16, size / 32), 128) = 86 ports. Kubernetes allocates the nodePorts it picks itself (the
+ * gateway's `status-port`, any Service without a fixed one) from the ports above this band first,
+ * and from the band only once those are used up, so a fixed nodePort inside it does not collide
+ * with a dynamic one (kubernetes/kubernetes pkg/registry/core/service/portallocator/allocator.go,
+ * calculateRangeOffset; KEP-3668, on by default and GA since 1.29).
+ */
+export const STATIC_NODE_PORT_BAND = { first: 30000, last: 30085 } as const;
+
+/** Fixed nodePorts, all inside {@link STATIC_NODE_PORT_BAND}. */
 export const NODE_PORTS = {
     http: 30080,
-    https: 30443,
-    prometheus: 30090,
-    grafana: 30300,
-    jaeger: 30686,
-    kiali: 30201,
-    kubernetesDashboard: 30444,
+    https: 30081,
+    prometheus: 30082,
+    grafana: 30083,
+    jaeger: 30084,
+    kiali: 30085,
+    headlamp: 30079,
 } as const;
 
 /** A host-facing endpoint: the ingress gateway's HTTP and HTTPS ports and each addon UI. */
@@ -31,17 +43,10 @@ export interface ExposedPort {
 }
 
 /**
- * Pairs each configured host port with its fixed nodePort. The Kubernetes Dashboard's port is
- * mapped only when the Dashboard is on: kind cannot add a mapping to a running cluster, so a
- * mapping that every stack carried would have recreated every existing cluster once.
+ * Pairs each configured host port with its fixed nodePort. Every role is mapped, the addons that
+ * are switched off included: kind cannot add a mapping to a running cluster, so switching an addon
+ * on later must not need a new one.
  */
-export function exposedPorts(
-    hostPorts: Readonly<Record<PortRole, number>>,
-    addons: { readonly kubernetesDashboard?: unknown },
-): ExposedPort[] {
-    return PORT_ROLES.filter((role) => role !== "kubernetesDashboard" || addons.kubernetesDashboard).map((role) => ({
-        role,
-        hostPort: hostPorts[role],
-        nodePort: NODE_PORTS[role],
-    }));
+export function exposedPorts(hostPorts: Readonly<Record<PortRole, number>>): ExposedPort[] {
+    return PORT_ROLES.map((role) => ({ role, hostPort: hostPorts[role], nodePort: NODE_PORTS[role] }));
 }

@@ -27,16 +27,13 @@ export function joinUrl(base: string, path: string): string {
     return `${base.replace(/\/+$/, "")}/${path.replace(/^\/+/, "")}`;
 }
 
-/**
- * The same host on another port, with the same scheme unless another is given; text that is not
- * a URL (a pending address) is returned as is.
- */
-export function withPort(base: string, port: number, scheme?: "http" | "https"): string {
+/** The same scheme and host on another port; text that is not a URL (a pending address) is returned as is. */
+export function withPort(base: string, port: number): string {
     let u: URL;
     try {
         u = new URL(base);
     } catch {
         return base;
     }
-    return baseUrl(scheme ?? (u.protocol === "https:" ? "https" : "http"), u.hostname.includes(":") ? `[${u.hostname}]` : u.hostname, port);
+    return baseUrl(u.protocol === "https:" ? "https" : "http", u.hostname.includes(":") ? `[${u.hostname}]` : u.hostname, port);
 }

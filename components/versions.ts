@@ -54,12 +54,25 @@ export const PROMETHEUS_CHART: ChartPin = {
     repo: "https://prometheus-community.github.io/helm-charts",
 };
 
-/** grafana/grafana 9.2.2: the chart and version Istio 1.30.3 generates its Grafana addon from. */
+/**
+ * grafana 9.2.2: the chart and version Istio 1.30.3 generates its Grafana addon from, installed from
+ * grafana-community/helm-charts, where the chart moved (grafana/helm-charts is frozen and says so).
+ * The maintained repository serves 9.2.2 with the same digest as the old one (its gh-pages
+ * index.yaml, sha256 3c76a163be55660089ffafd6d0a9fe6c88fb6ac0ffdd421ec4781cc720093a8b; tag
+ * grafana-9.2.2 is the same commit in both repositories).
+ */
 export const GRAFANA_CHART: ChartPin = {
     chart: "grafana",
     version: "9.2.2",
-    repo: "https://grafana.github.io/helm-charts",
+    repo: "https://grafana-community.github.io/helm-charts",
 };
+
+/**
+ * curlimages/curl 8.9.1, the image the grafana 9.2.2 chart already pulls to download dashboards
+ * (its values.yaml, downloadDashboardsImage); the Grafana pod's sidecar that keeps Kiali's Grafana
+ * user in place runs it too, so nothing new is pulled.
+ */
+export const GRAFANA_CURL_IMAGE = "docker.io/curlimages/curl:8.9.1";
 
 /** kiali/kiali-server 2.26.0: the chart and version Istio 1.30.3 generates its Kiali addon from. */
 export const KIALI_CHART: ChartPin = {
@@ -76,14 +89,14 @@ export const JAEGER_CHART: ChartPin = {
 };
 
 /**
- * kubernetes-dashboard 7.13.0, the newest chart tagged in kubernetes/dashboard
- * (tag kubernetes-dashboard-7.13.0): modules auth 1.3.0, api 1.13.0 and web 1.7.0 behind the
- * Kong 2.46.0 subchart. Off unless asked for.
+ * headlamp 0.45.0 from kubernetes-sigs/headlamp (chart release tag headlamp-helm-0.45.0, the newest in
+ * its gh-pages index.yaml), image ghcr.io/headlamp-k8s/headlamp:v0.45.0 (the chart's appVersion). The
+ * Kubernetes project's web UI for clusters; off unless asked for.
  */
-export const KUBERNETES_DASHBOARD_CHART: ChartPin = {
-    chart: "kubernetes-dashboard",
-    version: "7.13.0",
-    repo: "https://kubernetes.github.io/dashboard/",
+export const HEADLAMP_CHART: ChartPin = {
+    chart: "headlamp",
+    version: "0.45.0",
+    repo: "https://kubernetes-sigs.github.io/headlamp/",
 };
 
 /**

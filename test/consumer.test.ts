@@ -78,9 +78,9 @@ describe("example consumer (examples/consumer)", () => {
                 read = meshStackOutputs(new pulumi.StackReference("mesh", { name: MESH }));
                 return {};
             },
-            { stackReferences: { [MESH]: { outputs: { ...DEV_OUTPUTS, contractVersion: 2 } } } },
+            { stackReferences: { [MESH]: { outputs: { ...DEV_OUTPUTS, contractVersion: 1 } } } },
         );
-        const expected = `stack ${MESH} has contractVersion 2, but this program reads outputs contract version ${OUTPUTS_CONTRACT_VERSION}.`;
+        const expected = `stack ${MESH} has contractVersion 1, but this program reads outputs contract version 2.`;
         for (const name of OUTPUT_NAMES) {
             // Output.promise() is how the engine waits on an output; it rejects when an apply throws.
             const value = (read![name] as unknown as { promise(): Promise<unknown> }).promise();
@@ -98,11 +98,35 @@ describe("example consumer (examples/consumer)", () => {
 });
 
 describe("outputs contract", () => {
+    it("is version 2: Headlamp's URL and token are its cluster web UI outputs", () => {
+        assert.equal(OUTPUTS_CONTRACT_VERSION, 2);
+        assert.deepEqual(OUTPUT_NAMES, [
+            "contractVersion",
+            "clusterName",
+            "clusterMode",
+            "kubeconfig",
+            "kubeContext",
+            "istioVersion",
+            "meshMode",
+            "ingressGatewayUrl",
+            "bookinfoUrl",
+            "prometheusUrl",
+            "grafanaUrl",
+            "jaegerUrl",
+            "kialiUrl",
+            "grafanaAdminPassword",
+            "kialiToken",
+            "headlampUrl",
+            "headlampToken",
+        ]);
+        assert.deepEqual(SECRET_OUTPUTS, ["kubeconfig", "grafanaAdminPassword", "kialiToken", "headlampToken"]);
+    });
+
     it("is exactly what each environment's program exports, with the declared secrets secret", async () => {
-        const withDashboard = { "istio-mesh:observability": { kubernetesDashboard: { enabled: true } } };
+        const withHeadlamp = { "istio-mesh:observability": { headlamp: { enabled: true } } };
         for (const [env, extra] of [
             ["dev", {}],
-            ["dev", withDashboard],
+            ["dev", withHeadlamp],
             ["prod", { "istio-mesh:kubeconfig": "apiVersion: v1\nkind: Config\n" }],
         ] as const) {
             const run = await runStack(env, extra);
@@ -112,8 +136,8 @@ describe("outputs contract", () => {
                 // An output that is off has no value, and so nothing to keep secret.
                 if (value !== undefined) assert.equal(secret, SECRET_OUTPUTS.includes(name), `${env}: ${name} secret=${secret}`);
             }
-            if (extra === withDashboard) {
-                assert.ok((await resolve(run.outputs.kubernetesDashboardToken as never)).value, "the token is there to check");
+            if (extra === withHeadlamp) {
+                assert.ok((await resolve(run.outputs.headlampToken as never)).value, "the token is there to check");
             }
             assert.equal((await resolve(run.outputs.contractVersion as never)).value, OUTPUTS_CONTRACT_VERSION);
         }
