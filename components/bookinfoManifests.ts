@@ -61,14 +61,58 @@ export function usesL7(b: BookinfoSettings): boolean {
     );
 }
 
-/** Namespace labels for the data plane mode. */
+/** The reviews versions that serve requests without an `end-user` header, under the configured routing. */
+export function anonymousReviewsVersions(b: BookinfoSettings): ReviewsVersion[] {
+    switch (b.reviews.mode) {
+        case "round-robin":
+            return ["v1", "v2", "v3"];
+        case "pinned":
+            return [b.reviews.version];
+        case "weighted": {
+            const w = b.reviews.weights;
+            return (["v1", "v2", "v3"] as const).filter((v) => w[v] > 0);
+        }
+        default: {
+            const unreachable: never = b.reviews;
+            throw new Error(`unknown reviews routing ${JSON.stringify(unreachable)}`);
+        }
+    }
+}
+
+/**
+ * What a request from the deploying machine (no `end-user` header) can expect of the services
+ * behind productpage. A ratings fault for every user (no `user`) breaks ratings, and a delay
+ * longer than productpage's 3 s timeout breaks reviews too, by design: the verification then
+ * leaves both alone. Only reviews v2 and v3 call ratings, so ratings is expected only when one of
+ * them gets anonymous traffic.
+ */
+export function bookinfoBackends(b: BookinfoSettings): { reviews: boolean; ratings: boolean } {
+    const faultForEveryone = !!b.ratingsFault && b.ratingsFault.user === undefined;
+    return {
+        reviews: !faultForEveryone,
+        ratings: !faultForEveryone && anonymousReviewsVersions(b).some((v) => v !== "v1"),
+    };
+}
+
+/**
+ * Namespace labels for the data plane mode. With a waypoint, every Service of the namespace uses
+ * it, for calls from the ingress gateway too: a gateway skips a service's waypoint unless the
+ * Service or its namespace carries `istio.io/ingress-use-waypoint: "true"` (istio
+ * pilot/pkg/features/ambient.go ENABLE_INGRESS_WAYPOINT_ROUTING, and
+ * pilot/pkg/serviceregistry/ambient/services.go ingressUseWaypointFromLabels, which falls back
+ * from the Service's labels to the namespace's). Without it, the policies the waypoint enforces on
+ * productpage (the external authorizer among them) would never see ingress traffic.
+ */
 export function namespaceManifest(mode: MeshMode, waypoint: boolean): Manifest {
-    const labels = { ...meshNamespaceLabels(mode), ...(waypoint ? { "istio.io/use-waypoint": WAYPOINT_NAME } : {}) };
+    const labels = {
+        ...meshNamespaceLabels(mode),
+        ...(waypoint ? { "istio.io/use-waypoint": WAYPOINT_NAME, "istio.io/ingress-use-waypoint": "true" } : {}),
+    };
     return { apiVersion: "v1", kind: "Namespace", metadata: { name: BOOKINFO_NAMESPACE, labels } };
 }
 
-/** ServiceAccounts, Services (plus per-version Services) and Deployments. */
-export function workloadManifests(): Manifest[] {
+/** ServiceAccounts, Services (plus per-version Services) and Deployments for the data plane mode. */
+export function workloadManifests(mode: MeshMode = "sidecar"): Manifest[] {
     const ns = BOOKINFO_NAMESPACE;
     const out: Manifest[] = [];
     for (const app of APPS) {
@@ -93,11 +137,25 @@ export function workloadManifests(): Manifest[] {
             spec: { ports: [{ port: BOOKINFO_PORT, name: "http" }], selector: { app: w.app, version: w.version } },
         });
     }
-    for (const w of WORKLOADS) out.push(deployment(w));
+    for (const w of WORKLOADS) out.push(deployment(w, mode));
     return out;
 }
 
-function deployment(w: Workload): Manifest {
+/**
+ * The scrape annotations upstream puts on productpage, kept only where Prometheus can reach them.
+ * In sidecar mode istiod rewrites them to the proxy's merged-metrics port 15020, which the sidecar
+ * serves outside mutual TLS (meshConfig.enablePrometheusMerge). In ambient mode nothing rewrites
+ * them: Prometheus, outside the mesh, would scrape port 9080 in plain text, which ztunnel refuses
+ * under STRICT mutual TLS and the deny-by-default policies. There the mesh's metrics come from
+ * ztunnel and the waypoint, which carry scrape annotations of their own.
+ */
+function scrapeAnnotations(w: Workload, mode: MeshMode): Record<string, string> | undefined {
+    if (w.app !== "productpage" || mode !== "sidecar") return undefined;
+    return { "prometheus.io/scrape": "true", "prometheus.io/port": "9080", "prometheus.io/path": "/metrics" };
+}
+
+function deployment(w: Workload, mode: MeshMode): Manifest {
+    const annotations = scrapeAnnotations(w, mode);
     const labels = { app: w.app, version: w.version };
     const isReviews = w.app === "reviews";
     const volumeMounts =
@@ -125,18 +183,7 @@ function deployment(w: Workload): Manifest {
             replicas: 1,
             selector: { matchLabels: labels },
             template: {
-                metadata: {
-                    labels,
-                    ...(w.app === "productpage"
-                        ? {
-                              annotations: {
-                                  "prometheus.io/scrape": "true",
-                                  "prometheus.io/port": "9080",
-                                  "prometheus.io/path": "/metrics",
-                              },
-                          }
-                        : {}),
-                },
+                metadata: { labels, ...(annotations ? { annotations } : {}) },
                 spec: {
                     serviceAccountName: serviceAccountOf(w.app),
                     containers: [
@@ -412,9 +459,11 @@ export function allowedCallers(gateway: IngressGatewayRef): Record<App, string[]
 
 /**
  * Zero trust for the namespace: deny everything by default, then allow only the call graph.
- * Rules name principals only, so ztunnel enforces them in ambient mode. With a waypoint, the
- * callers are checked at the waypoint (targetRefs on each Service) and the pods additionally
- * accept the waypoint, which is who ztunnel sees forwarding the traffic.
+ * Rules name principals only, so ztunnel enforces them in ambient mode. With a waypoint, every
+ * call to every service (the ingress gateway's to productpage included, see
+ * {@link namespaceManifest}) goes through the waypoint: the callers are checked there (targetRefs
+ * on each Service), and the pods accept only the waypoint, which is who ztunnel sees forwarding
+ * the traffic.
  */
 export function authorizationManifests(
     mode: MeshMode,
@@ -425,20 +474,22 @@ export function authorizationManifests(
     const ns = BOOKINFO_NAMESPACE;
     const callers = allowedCallers(gateway);
     const viaWaypoint = mode === "ambient" && waypoint;
+    const waypointPrincipal = principal(ns, WAYPOINT_NAME);
     const out: Manifest[] = [
         { apiVersion: "security.istio.io/v1", kind: "AuthorizationPolicy", metadata: { name: "allow-nothing", namespace: ns }, spec: {} },
     ];
     for (const app of APPS) {
-        const waypointPrincipal = principal(ns, WAYPOINT_NAME);
-        // The ingress gateway reaches productpage directly, not through the waypoint.
-        const podPrincipals = viaWaypoint && app !== "productpage" ? [waypointPrincipal] : callers[app];
         out.push({
             apiVersion: "security.istio.io/v1",
             kind: "AuthorizationPolicy",
             metadata: { name: `allow-${app}`, namespace: ns },
-            spec: { selector: { matchLabels: { app } }, action: "ALLOW", rules: [{ from: [{ source: { principals: podPrincipals } }] }] },
+            spec: {
+                selector: { matchLabels: { app } },
+                action: "ALLOW",
+                rules: [{ from: [{ source: { principals: viaWaypoint ? [waypointPrincipal] : callers[app] } }] }],
+            },
         });
-        if (viaWaypoint && app !== "productpage") {
+        if (viaWaypoint) {
             out.push({
                 apiVersion: "security.istio.io/v1",
                 kind: "AuthorizationPolicy",

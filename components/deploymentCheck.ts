@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { MeshMode } from "./config";
-import { PROJECT_ROOT, scriptCommand } from "./localScripts";
-import { AddonEndpoint, PodsCheck, verificationPlan } from "./verification";
+import { scriptCommand } from "./localScripts";
+import { AddonEndpoint, BookinfoBackends, PodsCheck, verificationPlan } from "./verification";
 
 /** The command that runs the verification script on the user's machine. */
 export const VERIFY_COMMAND = scriptCommand("verifyDeployment");
@@ -12,7 +12,13 @@ export interface DeploymentCheckArgs {
     /** Data plane mode, which decides what a correctly meshed Bookinfo pod looks like. @default "sidecar" */
     readonly mode?: MeshMode;
     /** Bookinfo's /productpage URL, its namespace and workloads; undefined when Bookinfo is off. @default undefined */
-    readonly bookinfo?: { readonly url: pulumi.Input<string>; readonly namespace: string; readonly workloads: PodsCheck["workloads"] };
+    readonly bookinfo?: {
+        readonly url: pulumi.Input<string>;
+        readonly namespace: string;
+        readonly workloads: PodsCheck["workloads"];
+        /** Which services behind productpage must answer. @default all of them */
+        readonly backends?: BookinfoBackends;
+    };
     /** The enabled addons and their health endpoints. @default [] */
     readonly addons?: pulumi.Input<AddonEndpoint[]>;
     /** Kubeconfig (secret) for the pod listing and the API server's service proxy. */
@@ -44,7 +50,7 @@ export class DeploymentCheck extends pulumi.ComponentResource {
             JSON.stringify(
                 verificationPlan({
                     mode: args.mode ?? "sidecar",
-                    bookinfo: b && url ? { url, namespace: b.namespace, workloads: b.workloads } : undefined,
+                    bookinfo: b && url ? { url, namespace: b.namespace, workloads: b.workloads, backends: b.backends } : undefined,
                     addons,
                 }),
             ),
@@ -53,7 +59,6 @@ export class DeploymentCheck extends pulumi.ComponentResource {
             `${name}-run`,
             {
                 create: VERIFY_COMMAND,
-                dir: PROJECT_ROOT,
                 environment: {
                     VERIFY_PLAN: this.plan,
                     VERIFY_KUBECONFIG: pulumi.secret(args.kubeconfig),

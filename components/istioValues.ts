@@ -3,6 +3,8 @@ import { GatewayKind, MeshMode, OutboundTrafficPolicy, Resources } from "./confi
 /** Namespaces and release names fixed by Istio's own conventions; other tools and docs expect them. */
 export const ISTIO_NAMESPACE = "istio-system";
 export const INGRESS_NAMESPACE = "istio-ingress";
+/** Release name of Istio's `base` chart (its CRDs), as Istio's install docs name it. */
+export const ISTIO_BASE_RELEASE = "istio-base";
 /** Release name of the ingress gateway; the chart derives the pod label `istio: ingressgateway` from it. */
 export const INGRESS_GATEWAY_NAME = "istio-ingressgateway";
 /** Pod labels of the Helm-installed ingress gateway, which Istio Gateway selectors must match. */
@@ -93,10 +95,13 @@ export function ztunnelValues(): Values {
     return {};
 }
 
+/** Lets a pod run on a control-plane node despite its NoSchedule taint. */
+export const CONTROL_PLANE_TOLERATION = { key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" } as const;
+
 /** How the ingress gateway is reached from outside. */
 export type GatewayExposure =
-    | { readonly type: "NodePort"; readonly httpNodePort: number; readonly httpsNodePort: number }
-    | { readonly type: "LoadBalancer" };
+    /** With fixed nodePorts on kind (kind's port mappings forward to them); allocated by Kubernetes elsewhere. */
+    { readonly type: "NodePort"; readonly httpNodePort?: number; readonly httpsNodePort?: number } | { readonly type: "LoadBalancer" };
 
 /** Values of the `gateway` chart for the ingress gateway. */
 export function gatewayValues(input: {
@@ -121,7 +126,16 @@ export function gatewayValues(input: {
         // A fixed count: autoscaling would change it behind the stack's back (and kind has no metrics server).
         autoscaling: { enabled: false },
         ...(input.kind === "Deployment" ? { replicaCount: input.replicas } : {}),
-        ...(input.kind === "DaemonSet" ? { nodeSelector: input.nodeSelector } : {}),
+        ...(input.kind === "DaemonSet"
+            ? {
+                  nodeSelector: input.nodeSelector,
+                  // The default node (kind's, labelled ingress-ready) is the control plane, which keeps its
+                  // NoSchedule taint once the cluster has workers (kind pkg/cluster/internal/create/actions/
+                  // kubeadminit/init.go removes it only from a one-node cluster), and the DaemonSet controller
+                  // adds no toleration for it: without this one the gateway schedules nowhere.
+                  tolerations: [CONTROL_PLANE_TOLERATION],
+              }
+            : {}),
         service: {
             type: input.exposure.type,
             ports: [

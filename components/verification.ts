@@ -14,21 +14,37 @@ export const BOOKINFO_TITLE = "Simple Bookstore App";
 
 /** Where an endpoint is reached from the user's machine. */
 export type Target =
-    /**
-     * A URL this machine can open (kind port mappings, a load balancer). `skipTlsVerify` accepts
-     * any certificate: for a UI that serves its own self-signed one, where only the answer counts.
-     */
-    | { readonly via: "url"; readonly url: string; readonly skipTlsVerify?: boolean }
+    /** A URL this machine can open (kind port mappings, a load balancer). */
+    | { readonly via: "url"; readonly url: string }
     /** An in-cluster Service, reached through the Kubernetes API server's service proxy. */
     | {
           readonly via: "apiProxy";
-          /** How the API server speaks to the Service. @default "http" */
-          readonly scheme?: "http" | "https";
           readonly namespace: string;
           readonly service: string;
           readonly port: number;
           readonly path: string;
       };
+
+/**
+ * Texts Bookinfo's product page renders, inside a 200 page, when a service behind it fails
+ * (istio samples/bookinfo/src/productpage/templates/productpage.html for details and reviews;
+ * reviews' LibertyRestEndpoint.java puts the ratings text in its answer when ratings fails).
+ */
+export const BOOKINFO_FAILURE_MARKERS = {
+    details: "Error fetching product details",
+    reviews: "Error fetching product reviews",
+    ratings: "Ratings service is currently unavailable",
+} as const;
+
+/** A Bookinfo service behind productpage. */
+export type BookinfoBackend = keyof typeof BOOKINFO_FAILURE_MARKERS;
+
+/** How a JSON answer of productpage's own API (samples/bookinfo/src/productpage/productpage.py) is judged. */
+export type JsonExpectation =
+    /** `/api/v1/products/<id>`: the details productpage got from details. */
+    | { readonly kind: "bookinfoDetails" }
+    /** `/api/v1/products/<id>/reviews`: the reviews it got from reviews, each with the ratings reviews got from ratings. */
+    | { readonly kind: "bookinfoReviews"; readonly requireRatings: boolean };
 
 /** One HTTP endpoint that must answer 200 (and, optionally, contain a text). */
 export interface EndpointCheck {
@@ -37,6 +53,10 @@ export interface EndpointCheck {
     readonly target: Target;
     /** Text the body must contain. */
     readonly expectText?: string;
+    /** Texts the body must not contain, each naming the service whose failure it shows. @default [] */
+    readonly failureMarkers?: readonly { readonly text: string; readonly backend: BookinfoBackend }[];
+    /** The body is JSON, judged this way. @default not JSON */
+    readonly json?: JsonExpectation;
 }
 
 /** The Bookinfo pods that must run, each checked for its data plane. */
@@ -61,8 +81,6 @@ export interface AddonEndpoint {
     readonly namespace: string;
     readonly service: string;
     readonly port: number;
-    /** Whether the Service speaks TLS; its certificate is self-signed, so it is not verified. */
-    readonly scheme: "http" | "https";
     /** Path that answers 200 when the addon is healthy, from the Service's root. */
     readonly healthPath: string;
 }
@@ -83,31 +101,88 @@ export function describeTarget(t: Target): string {
 
 /** The API server path that proxies to an in-cluster Service. */
 export function apiProxyPath(t: Extract<Target, { via: "apiProxy" }>): string {
-    return `/api/v1/namespaces/${t.namespace}/services/${t.scheme ?? "http"}:${t.service}:${t.port}/proxy${t.path.startsWith("/") ? "" : "/"}${t.path}`;
+    return `/api/v1/namespaces/${t.namespace}/services/http:${t.service}:${t.port}/proxy${t.path.startsWith("/") ? "" : "/"}${t.path}`;
+}
+
+/** Which of Bookinfo's services behind productpage the verification can expect to answer. */
+export interface BookinfoBackends {
+    /** reviews (and with it the page's reviews section); false when a configured fault for everyone breaks it. */
+    readonly reviews: boolean;
+    /** ratings, through a reviews version that calls it; false when no such version gets anonymous traffic. */
+    readonly ratings: boolean;
+}
+
+/** What the verification checks of Bookinfo. */
+export interface BookinfoTarget {
+    /** The /productpage URL from this machine. */
+    readonly url: string;
+    readonly namespace: string;
+    readonly workloads: PodsCheck["workloads"];
+    /** @default every backend expected */
+    readonly backends?: BookinfoBackends;
+}
+
+/** The id of the product Bookinfo's page shows. */
+const PRODUCT_ID = 0;
+
+/**
+ * Bookinfo's checks: the page through the ingress gateway with its title and without a failure
+ * text, and productpage's own API, which answers with what details and reviews (and through
+ * reviews, ratings) answered, so that each service behind productpage is seen to answer it.
+ */
+export function bookinfoChecks(b: BookinfoTarget): EndpointCheck[] {
+    const backends = b.backends ?? { reviews: true, ratings: true };
+    const api = (path: string): string => new URL(path, b.url).href;
+    const markers = (Object.keys(BOOKINFO_FAILURE_MARKERS) as BookinfoBackend[])
+        .filter((backend) => backend === "details" || backends[backend])
+        .map((backend) => ({ text: BOOKINFO_FAILURE_MARKERS[backend], backend }));
+    return [
+        {
+            name: "Bookinfo product page",
+            target: { via: "url", url: b.url },
+            expectText: BOOKINFO_TITLE,
+            failureMarkers: markers,
+        },
+        {
+            name: "Bookinfo details, through productpage",
+            target: { via: "url", url: api(`/api/v1/products/${PRODUCT_ID}`) },
+            json: { kind: "bookinfoDetails" },
+        },
+        ...(backends.reviews
+            ? [
+                  {
+                      name: backends.ratings
+                          ? "Bookinfo reviews and ratings, through productpage"
+                          : "Bookinfo reviews, through productpage",
+                      target: { via: "url", url: api(`/api/v1/products/${PRODUCT_ID}/reviews`) },
+                      json: { kind: "bookinfoReviews", requireRatings: backends.ratings },
+                  } as const,
+              ]
+            : []),
+    ];
 }
 
 /**
- * The checks for a deployment: Bookinfo's product page through the ingress gateway, its pods'
- * data plane, and each enabled addon, opened at its URL when this machine can reach it and
- * through the API server's service proxy otherwise.
+ * The checks for a deployment: Bookinfo's product page and the services behind it through the
+ * ingress gateway, its pods' data plane, and each enabled addon, opened at its URL when this
+ * machine can reach it and through the API server's service proxy otherwise.
  */
 export function verificationPlan(input: {
     readonly mode: MeshMode;
-    readonly bookinfo?: { readonly url: string; readonly namespace: string; readonly workloads: PodsCheck["workloads"] };
+    readonly bookinfo?: BookinfoTarget;
     readonly addons: readonly AddonEndpoint[];
 }): VerificationPlan {
     const endpoints: EndpointCheck[] = [];
     if (input.bookinfo) {
-        endpoints.push({ name: "Bookinfo product page", target: { via: "url", url: input.bookinfo.url }, expectText: BOOKINFO_TITLE });
+        endpoints.push(...bookinfoChecks(input.bookinfo));
     }
     for (const a of input.addons) {
         endpoints.push({
             name: a.name,
             target: a.baseUrl
-                ? { via: "url", url: joinUrl(a.baseUrl, a.healthPath), ...(a.scheme === "https" ? { skipTlsVerify: true } : {}) }
+                ? { via: "url", url: joinUrl(a.baseUrl, a.healthPath) }
                 : {
                       via: "apiProxy",
-                      scheme: a.scheme,
                       namespace: a.namespace,
                       service: a.service,
                       port: a.port,
@@ -129,11 +204,11 @@ export interface HttpAnswer {
 
 /** The last thing an endpoint did: answer, or fail to connect. */
 export type Outcome =
-    | { readonly kind: "answer"; readonly status: number; readonly hasText: boolean }
+    | { readonly kind: "answer"; readonly status: number; readonly body: string }
     | { readonly kind: "error"; readonly error: string };
 
-/** Opens a URL from this machine; `skipTlsVerify` accepts any certificate. */
-export type HttpGet = (url: string, options?: { readonly skipTlsVerify?: boolean }) => Promise<HttpAnswer>;
+/** Opens a URL from this machine. */
+export type HttpGet = (url: string) => Promise<HttpAnswer>;
 
 /** Longest body kept from an answer; Bookinfo's page is about 5 KB. */
 const MAX_BODY = 1024 * 1024;
@@ -143,12 +218,11 @@ const MAX_BODY = 1024 * 1024;
  * redirects (a redirect is an answer to report, not to chase).
  */
 export function nodeHttpGet(timeoutMs = 10000): HttpGet {
-    return (url, options) =>
+    return (url) =>
         new Promise((resolve, reject) => {
             const u = new URL(url);
             const lib = u.protocol === "https:" ? https : http;
-            const tls = u.protocol === "https:" && options?.skipTlsVerify ? { rejectUnauthorized: false } : {};
-            const req = lib.get(u, { timeout: timeoutMs, headers: { accept: "text/html,application/json" }, ...tls }, (res) => {
+            const req = lib.get(u, { timeout: timeoutMs, headers: { accept: "text/html,application/json" } }, (res) => {
                 let body = "";
                 res.setEncoding("utf8");
                 res.on("data", (c: string) => {
@@ -162,13 +236,63 @@ export function nodeHttpGet(timeoutMs = 10000): HttpGet {
         });
 }
 
-function judge(check: EndpointCheck, outcome: Outcome): Probe {
+/** Shortens a body for a message. */
+function excerpt(body: string): string {
+    const flat = body.replace(/\s+/g, " ").trim();
+    return flat.length > 200 ? `${flat.slice(0, 200)}...` : flat;
+}
+
+interface ReviewsJson {
+    readonly reviews?: readonly { readonly rating?: { readonly stars?: unknown; readonly error?: unknown } }[];
+    readonly error?: unknown;
+}
+
+function judgeJson(expect: JsonExpectation, body: string): Probe {
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(body);
+    } catch {
+        return { ready: false, reason: `HTTP 200 but the answer is not JSON: ${excerpt(body)}` };
+    }
+    const obj = (typeof parsed === "object" && parsed !== null ? parsed : {}) as Record<string, unknown> & ReviewsJson;
+    switch (expect.kind) {
+        case "bookinfoDetails":
+            if (obj.error !== undefined || obj.id === undefined)
+                return { ready: false, reason: `details did not answer: ${excerpt(body)}` };
+            return { ready: true };
+        case "bookinfoReviews": {
+            if (obj.error !== undefined || !Array.isArray(obj.reviews) || obj.reviews.length === 0) {
+                return { ready: false, reason: `reviews did not answer: ${excerpt(body)}` };
+            }
+            const failed = obj.reviews.find((r) => r.rating?.error !== undefined);
+            if (failed) return { ready: false, reason: `reviews answered, but ratings did not: ${JSON.stringify(failed.rating?.error)}` };
+            if (expect.requireRatings && !obj.reviews.some((r) => typeof r.rating?.stars === "number")) {
+                return {
+                    ready: false,
+                    reason: "reviews answered without ratings (a version that does not call ratings served it); ratings not seen yet",
+                };
+            }
+            return { ready: true };
+        }
+        default: {
+            const unreachable: never = expect;
+            throw new Error(`unknown JSON expectation ${JSON.stringify(unreachable)}`);
+        }
+    }
+}
+
+/** Whether an answer is what the check expects, and if not, why. */
+export function judge(check: EndpointCheck, outcome: Outcome): Probe {
     if (outcome.kind === "error") return { ready: false, reason: `no answer (${outcome.error})` };
-    if (outcome.status !== 200) return { ready: false, reason: `HTTP ${outcome.status}` };
-    if (check.expectText && !outcome.hasText) {
+    if (outcome.status !== 200) {
+        return { ready: false, reason: `HTTP ${outcome.status}${check.json && outcome.body ? `: ${excerpt(outcome.body)}` : ""}` };
+    }
+    if (check.expectText && !outcome.body.includes(check.expectText)) {
         return { ready: false, reason: `HTTP 200 but the page does not contain "${check.expectText}"` };
     }
-    return { ready: true };
+    const marker = (check.failureMarkers ?? []).find((m) => outcome.body.includes(m.text));
+    if (marker) return { ready: false, reason: `HTTP 200 but the page says "${marker.text}": ${marker.backend} did not answer` };
+    return check.json ? judgeJson(check.json, outcome.body) : { ready: true };
 }
 
 function hostOf(url: string): string {
@@ -187,8 +311,11 @@ export function hintFor(check: EndpointCheck, outcome: Outcome): string {
             ? `nothing answered at ${where}. On kind, check that the cluster's containers run (docker ps --filter name=<clusterName>) and that no other program holds the host port; on an existing cluster, that this machine can reach the load balancer address.`
             : `the Kubernetes API server could not be reached or refused the proxy request. Check that the kubeconfig still works and allows services/proxy in namespace ${check.target.namespace}.`;
     }
-    if (outcome.status === 200) {
+    if (outcome.status === 200 && check.expectText && !outcome.body.includes(check.expectText)) {
         return `something else answers at ${where}: another program may hold the port, or the route sends this path elsewhere.`;
+    }
+    if (outcome.status === 200 || (check.json && outcome.status >= 400 && outcome.status < 600 && outcome.body.includes('"error"'))) {
+        return `productpage answers, but a service behind it does not answer productpage. Check that the details, reviews and ratings pods run, and the AuthorizationPolicies in namespace bookinfo (allow-<service>, and allow-<service>-at-waypoint in ambient mode with a waypoint): Kiali's graph shows which call fails.`;
     }
     if (outcome.status === 404) {
         return check.target.via === "url"
@@ -219,7 +346,7 @@ export async function verifyEndpoint(
     const probe = async (): Promise<Probe> => {
         try {
             const answer = await fetchTarget(check.target, clients);
-            last = { kind: "answer", status: answer.status, hasText: check.expectText ? answer.body.includes(check.expectText) : true };
+            last = { kind: "answer", status: answer.status, body: answer.body };
         } catch (e) {
             last = { kind: "error", error: (e as Error).message };
         }
@@ -235,7 +362,7 @@ export async function verifyEndpoint(
 async function fetchTarget(t: Target, clients: { readonly get: HttpGet; readonly api?: KubeApi }): Promise<HttpAnswer> {
     switch (t.via) {
         case "url":
-            return clients.get(t.url, t.skipTlsVerify ? { skipTlsVerify: true } : undefined);
+            return clients.get(t.url);
         case "apiProxy": {
             if (!clients.api) throw new Error("no Kubernetes API client to reach the service proxy");
             const res = await clients.api.request("GET", apiProxyPath(t));

@@ -1,15 +1,18 @@
 import { strict as assert } from "assert";
 import {
     allowedCallers,
+    anonymousReviewsVersions,
     authorizationManifests,
+    bookinfoBackends,
     destinationRules,
     ingressManifests,
     namespaceManifest,
     trafficManifests,
+    usesL7,
     waypointManifest,
     workloadManifests,
 } from "../components/bookinfoManifests";
-import { BookinfoSettings, ConfigError, validateConfig } from "../components/config";
+import { BookinfoSettings, ConfigError, defaultHostnames, validateConfig } from "../components/config";
 import { INGRESS_GATEWAY_LABELS } from "../components/istioValues";
 import { Manifest } from "../components/meshManifests";
 import { rawConfigFor, resolve, Run, runStack } from "./harness";
@@ -74,19 +77,36 @@ describe("Bookinfo objects match the upstream release", () => {
         assert.deepEqual(reviews.volumes.map((v: any) => v.name).sort(), ["tmp", "wlp-output"]);
     });
 
+    it("asks Prometheus to scrape productpage only in sidecar mode, where the sidecar serves the merged metrics", () => {
+        const annotationsOf = (mode: "sidecar" | "ambient") =>
+            byKind(workloadManifests(mode), "Deployment").map((d) => [d.metadata.name, spec(d).template.metadata.annotations]);
+        const sidecar = Object.fromEntries(annotationsOf("sidecar"));
+        assert.deepEqual(sidecar["productpage-v1"], {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": "9080",
+            "prometheus.io/path": "/metrics",
+        });
+        assert.equal(sidecar["details-v1"], undefined);
+        // in ambient mode ztunnel would refuse the plain-text scrape: nothing may claim it works
+        for (const [name, annotations] of annotationsOf("ambient")) assert.equal(annotations, undefined, name);
+    });
+
     it("labels the namespace for the data plane mode", () => {
         assert.deepEqual(namespaceManifest("sidecar", false).metadata.labels, { "istio-injection": "enabled" });
         assert.deepEqual(namespaceManifest("ambient", false).metadata.labels, { "istio.io/dataplane-mode": "ambient" });
         assert.deepEqual(namespaceManifest("ambient", true).metadata.labels, {
             "istio.io/dataplane-mode": "ambient",
             "istio.io/use-waypoint": "waypoint",
+            // the ingress gateway reaches productpage through the waypoint too, so the waypoint's policies see it
+            "istio.io/ingress-use-waypoint": "true",
         });
     });
 });
 
 describe("Bookinfo objects validate against the schemas", () => {
     const variants: [string, Manifest[]][] = [
-        ["workloads", workloadManifests()],
+        ["workloads", workloadManifests("sidecar")],
+        ["ambient workloads", workloadManifests("ambient")],
         ["namespaces", [namespaceManifest("sidecar", false), namespaceManifest("ambient", true)]],
         ["istio ingress with TLS", ingressManifests("istio", ["localhost"], GATEWAY, true)],
         ["gateway-api ingress with TLS", ingressManifests("gateway-api", ["bookinfo.example.com"], GATEWAY, true)],
@@ -126,6 +146,18 @@ describe("Bookinfo routing and security", () => {
             spec(vs).http[0].match.map((m: any) => m.uri),
             [{ exact: "/productpage" }, { prefix: "/static" }, { exact: "/login" }, { exact: "/logout" }, { prefix: "/api/v1/products" }],
         );
+    });
+
+    it("answers to the host of the URLs the stack exports, whatever kind's listen address", () => {
+        const kind = (listenAddress: string) => ({ [`${K}kind`]: { workers: 0, listenAddress } });
+        assert.deepEqual(settings("dev", kind("127.0.0.1")).hostnames, ["localhost"]);
+        assert.deepEqual(settings("dev", kind("0.0.0.0")).hostnames, ["localhost"]);
+        // the URLs then carry the address itself, which Istio matches only through "*"
+        assert.deepEqual(settings("dev", kind("192.168.1.10")).hostnames, ["*"]);
+        assert.deepEqual(defaultHostnames(undefined), ["*"]);
+        assert.deepEqual(settings("dev", { ...kind("192.168.1.10"), [`${K}bookinfo`]: { hostnames: ["shop.example.com"] } }).hostnames, [
+            "shop.example.com",
+        ]);
     });
 
     it("attaches the Gateway API gateway to the existing deployment so the nodePorts keep working", () => {
@@ -199,19 +231,62 @@ describe("Bookinfo routing and security", () => {
         assert.deepEqual(allowed, allowedCallers(GATEWAY));
     });
 
-    it("checks callers at the waypoint and lets the pods accept the waypoint in ambient mode", () => {
-        const policies = authorizationManifests("ambient", true, GATEWAY);
-        const atWaypoint = policies.filter((p) => spec(p).targetRefs);
-        assert.deepEqual(
-            atWaypoint.map((p) => [spec(p).targetRefs[0].name, spec(p).rules[0].from[0].source.principals[0]]),
-            [
-                ["details", "cluster.local/ns/bookinfo/sa/bookinfo-productpage"],
-                ["ratings", "cluster.local/ns/bookinfo/sa/bookinfo-reviews"],
-                ["reviews", "cluster.local/ns/bookinfo/sa/bookinfo-productpage"],
-            ],
-        );
-        const ratingsPod = policies.find((p) => p.metadata.name === "allow-ratings")!;
-        assert.deepEqual(spec(ratingsPod).rules[0].from[0].source.principals, ["cluster.local/ns/bookinfo/sa/waypoint"]);
+    /** Who each workload's pods (ztunnel or the sidecar) and the waypoint accept, by policy. */
+    function whoCalls(policies: Manifest[]): { pods: Record<string, string[]>; waypoint: Record<string, string[]> } {
+        const pods: Record<string, string[]> = {};
+        const waypoint: Record<string, string[]> = {};
+        for (const p of policies.filter((x) => spec(x).action === "ALLOW")) {
+            const principals = spec(p).rules[0].from[0].source.principals;
+            if (spec(p).targetRefs) waypoint[spec(p).targetRefs[0].name] = principals;
+            else pods[spec(p).selector.matchLabels.app] = principals;
+        }
+        return { pods, waypoint };
+    }
+
+    const INGRESS = "cluster.local/ns/istio-ingress/sa/istio-ingressgateway";
+    const PRODUCTPAGE = "cluster.local/ns/bookinfo/sa/bookinfo-productpage";
+    const REVIEWS = "cluster.local/ns/bookinfo/sa/bookinfo-reviews";
+    const WAYPOINT = "cluster.local/ns/bookinfo/sa/waypoint";
+
+    it("expects ratings behind productpage only when a reviews version that calls it gets anonymous traffic, and no fault hits everyone", () => {
+        assert.deepEqual(bookinfoBackends(settings("dev")), { reviews: true, ratings: true });
+        assert.deepEqual(bookinfoBackends(settings("staging")), { reviews: true, ratings: true }, "jason's fault does not hit the check");
+        assert.deepEqual(bookinfoBackends(settings("dev", { [`${K}bookinfo`]: { reviews: { mode: "pinned", version: "v1" } } })), {
+            reviews: true,
+            ratings: false,
+        });
+        const weighted = { reviews: { mode: "weighted", weights: { v1: 100 } } };
+        assert.deepEqual(bookinfoBackends(settings("dev", { [`${K}bookinfo`]: weighted })), { reviews: true, ratings: false });
+        const everyone = { ratingsFault: { kind: "abort", percent: 100, httpStatus: 500 } };
+        assert.deepEqual(bookinfoBackends(settings("dev", { [`${K}bookinfo`]: everyone })), { reviews: false, ratings: false });
+        assert.deepEqual(anonymousReviewsVersions(settings("staging")), ["v1", "v3"]);
+    });
+
+    it("states which principal calls which workload: sidecar mode and ambient mode without a waypoint", () => {
+        const graph = { productpage: [INGRESS], details: [PRODUCTPAGE], reviews: [PRODUCTPAGE], ratings: [REVIEWS] };
+        assert.deepEqual(whoCalls(authorizationManifests("sidecar", false, GATEWAY)), { pods: graph, waypoint: {} });
+        assert.deepEqual(whoCalls(authorizationManifests("ambient", false, GATEWAY)), { pods: graph, waypoint: {} });
+    });
+
+    it("states which principal calls which workload in ambient mode with a waypoint: every caller at the waypoint, only the waypoint at the pods", () => {
+        assert.deepEqual(whoCalls(authorizationManifests("ambient", true, GATEWAY)), {
+            // the ingress gateway reaches productpage through the waypoint too (istio.io/ingress-use-waypoint)
+            pods: { productpage: [WAYPOINT], details: [WAYPOINT], reviews: [WAYPOINT], ratings: [WAYPOINT] },
+            waypoint: { productpage: [INGRESS], details: [PRODUCTPAGE], reviews: [PRODUCTPAGE], ratings: [REVIEWS] },
+        });
+    });
+
+    it("consults the external authorizer at the waypoint in ambient mode, at productpage's sidecar in sidecar mode", () => {
+        const extAuthz = { name: "ext-authz", service: "authz.auth.svc.cluster.local", port: 9000 };
+        const ambient = settings("staging", { [`${K}bookinfo`]: { extAuthz } });
+        assert.equal(usesL7(ambient), true, "an external authorizer needs the waypoint in ambient mode");
+        const custom = (ms: Manifest[]) => ms.find((m) => spec(m).action === "CUSTOM")!;
+        assert.deepEqual(spec(custom(authorizationManifests("ambient", true, GATEWAY, extAuthz))).targetRefs, [
+            { kind: "Service", group: "", name: "productpage" },
+        ]);
+        assert.deepEqual(spec(custom(authorizationManifests("sidecar", false, GATEWAY, extAuthz))).selector, {
+            matchLabels: { app: "productpage" },
+        });
     });
 });
 
@@ -237,6 +312,12 @@ describe("Bookinfo in the program", () => {
     it("deploys a waypoint in staging (ambient with L7 routing) but not in dev", () => {
         assert.ok(staging.find("bookinfo-gateway-waypoint"));
         assert.equal(dev.find("bookinfo-gateway-waypoint"), undefined);
+    });
+
+    it("deploys the workloads for the environment's data plane mode", () => {
+        const annotations = (run: Run) => run.get("bookinfo-deployment-productpage-v1").inputs.spec.template.metadata.annotations;
+        assert.equal(annotations(dev)["prometheus.io/scrape"], "true");
+        assert.equal(annotations(staging), undefined);
     });
 
     it("exports the productpage URL on the kind host port", async () => {

@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import { parse } from "yaml";
 import { ISTIO_HELM_REPO, ISTIO_VERSION, gatewayApiCrdUrl } from "../components/versions";
 import { NODE_PORTS } from "../components/ports";
-import { mergeValues, meshConfig } from "../components/istioValues";
+import { gatewayValues, mergeValues, meshConfig } from "../components/istioValues";
 import { baseUrl, hostForListenAddress, joinUrl, loadBalancerHost } from "../components/urls";
 import { FAKE_KUBECONFIG, inputValue, Run, runStack, resolve } from "./harness";
 
@@ -47,6 +47,10 @@ describe("Istio mesh: dev (sidecar)", () => {
         const gate = run.get("istio-ready");
         assert.deepEqual(gate.dependsOn, ["istio-istiod"]);
         assert.equal((inputValue(gate.inputs.environment).value as any).MESH_MODE, "sidecar");
+        // the probes run in Istio's and the ingress namespace, taken from the Namespace resources
+        assert.equal((inputValue(gate.inputs.environment).value as any).ISTIO_NAMESPACE, "istio-system");
+        assert.equal((inputValue(gate.inputs.environment).value as any).INGRESS_NAMESPACE, "istio-ingress");
+        assert.ok(gate.dataDeps.includes("istio-ingress-ns") && gate.dataDeps.includes("istio-system-ns"), gate.dataDeps.join(","));
         assert.equal(gate.inputs.create, "node --require ts-node/register/transpile-only scripts/meshReady.ts");
         assert.deepEqual(run.get("istio-gateway").dependsOn, ["istio-ready"]);
     });
@@ -143,12 +147,31 @@ describe("Istio mesh: options", () => {
         assert.equal(run.get("gateway-api-bundle").inputs.file, "./crds/standard-install.yaml");
     });
 
-    it("runs the gateway as a DaemonSet on the ingress node when asked", async () => {
-        const run = await runStack("dev", { [`${K}istio`]: { gateway: { kind: "DaemonSet" } } });
+    it("runs the gateway as a DaemonSet on the tainted control-plane node of a multi-node kind cluster", async () => {
+        const run = await runStack("staging", { [`${K}istio`]: { gateway: { kind: "DaemonSet" } } });
         const values = run.get("istio-gateway").inputs.values;
         assert.equal(values.kind, "DaemonSet");
         assert.deepEqual(values.nodeSelector, { "ingress-ready": "true" });
+        // kind keeps the control plane's NoSchedule taint when there are workers
+        assert.deepEqual(values.tolerations, [{ key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" }]);
         assert.equal(values.replicaCount, undefined);
+        const kind = parse(run.get("kind-cluster").inputs.stdin) as { nodes: { role: string; labels: Record<string, string> }[] };
+        const selected = kind.nodes.filter((n) => Object.entries(values.nodeSelector).every(([k, v]) => n.labels[k] === v));
+        assert.deepEqual(
+            selected.map((n) => n.role),
+            ["control-plane"],
+        );
+    });
+
+    it("adds no toleration to a Deployment gateway", () => {
+        const v = gatewayValues({
+            replicas: 2,
+            kind: "Deployment",
+            nodeSelector: { "ingress-ready": "true" },
+            exposure: { type: "LoadBalancer" },
+        });
+        assert.equal(v.tolerations, undefined);
+        assert.equal(v.nodeSelector, undefined);
     });
 
     it("merges the escape-hatch values over the stack's own", async () => {

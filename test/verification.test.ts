@@ -24,6 +24,37 @@ import { FAKE_KUBECONFIG, inputValue, kubeconfigFor, resolve, Run, runStack } fr
 
 const PAGE = "<html><head><title>Simple Bookstore App</title></head><body>The Comedy of Errors</body></html>";
 
+/** How a fake Bookinfo fails: which service behind productpage does not answer it. */
+type Broken = "none" | "details" | "reviews" | "ratings";
+
+/** The answers of productpage, from its source (productpage.py, productpage.html) and reviews' (LibertyRestEndpoint.java). */
+function bookinfoAnswer(path: string, broken: Broken, reviewsVersion: "v1" | "v2" = "v2"): { status: number; body: string } {
+    const rating = broken === "ratings" ? { error: "Ratings service is currently unavailable" } : { stars: 5, color: "black" };
+    const reviews = [
+        { reviewer: "Reviewer1", text: "An extremely entertaining play by Shakespeare.", ...(reviewsVersion === "v1" ? {} : { rating }) },
+    ];
+    switch (path) {
+        case "/productpage": {
+            const parts = [
+                broken === "details" ? "<p>Error fetching product details</p>" : "<h4>Book Details</h4>",
+                broken === "reviews" ? "<p>Error fetching product reviews</p>" : "<h4>Book Reviews</h4>",
+                broken === "ratings" ? "<p>Ratings service is currently unavailable</p>" : "",
+            ];
+            return { status: 200, body: PAGE.replace("</body>", `${parts.join("")}</body>`) };
+        }
+        case "/api/v1/products/0":
+            return broken === "details"
+                ? { status: 403, body: JSON.stringify({ error: "Sorry, product details are currently unavailable for this book." }) }
+                : { status: 200, body: JSON.stringify({ id: 0, author: "William Shakespeare", year: 1595 }) };
+        case "/api/v1/products/0/reviews":
+            return broken === "reviews"
+                ? { status: 503, body: JSON.stringify({ error: "Sorry, product reviews are currently unavailable for this book." }) }
+                : { status: 200, body: JSON.stringify({ id: "0", podname: `reviews-${reviewsVersion}`, reviews }) };
+        default:
+            return { status: 404, body: "" };
+    }
+}
+
 /** A local HTTP server answering every request with `answer(n)` for the n-th request. */
 async function serve(
     answer: (n: number, req: http.IncomingMessage) => { status: number; body: string },
@@ -110,6 +141,88 @@ describe("verification against local servers", function () {
         }
     });
 
+    /** Runs Bookinfo's checks against a fake Bookinfo; resolves to the failures. */
+    async function checkBookinfo(
+        answer: (n: number, path: string) => { status: number; body: string },
+        backends = { reviews: true, ratings: true },
+    ): Promise<{ failed: string[]; passed: string[]; url: string }> {
+        const s = await serve((n, req) => answer(n, req.url ?? ""));
+        try {
+            const plan = verificationPlan({
+                mode: "sidecar",
+                bookinfo: { url: `${s.url}/productpage`, namespace: "bookinfo", workloads: [], backends },
+                addons: [],
+            });
+            const report = await verifyDeployment(
+                plan,
+                { get: nodeHttpGet(), api: fakeApi({ [PODS]: () => ({ status: 200, body: { items: [] } }) }) },
+                FAST,
+            );
+            return { failed: [...report.failed], passed: [...report.passed], url: s.url };
+        } finally {
+            s.close();
+        }
+    }
+
+    const BACKEND_HINT =
+        "Hint: productpage answers, but a service behind it does not answer productpage. Check that the details, reviews and ratings pods run, and the AuthorizationPolicies in namespace bookinfo (allow-<service>, and allow-<service>-at-waypoint in ambient mode with a waypoint): Kiali's graph shows which call fails.";
+
+    it("passes a healthy Bookinfo: the page, details, and reviews with ratings, all through productpage", async () => {
+        const r = await checkBookinfo((_n, path) => bookinfoAnswer(path, "none"));
+        assert.deepEqual(r.failed, []);
+        assert.deepEqual(r.passed, [
+            `Bookinfo details, through productpage: ${r.url}/api/v1/products/0 answers 200`,
+            `Bookinfo product page: ${r.url}/productpage answers 200 with "Simple Bookstore App"`,
+            `Bookinfo reviews and ratings, through productpage: ${r.url}/api/v1/products/0/reviews answers 200`,
+            "Bookinfo: 0 workloads run with istio-proxy",
+        ]);
+    });
+
+    it("fails when details does not answer productpage, though the page answers 200", async () => {
+        const r = await checkBookinfo((_n, path) => bookinfoAnswer(path, "details"));
+        assert.deepEqual(r.failed, [
+            `Bookinfo details, through productpage at ${r.url}/api/v1/products/0 was not ready after 1s (5 attempts). Last reason: HTTP 403: {"error":"Sorry, product details are currently unavailable for this book."}. ${BACKEND_HINT}`,
+            `Bookinfo product page at ${r.url}/productpage was not ready after 1s (5 attempts). Last reason: HTTP 200 but the page says "Error fetching product details": details did not answer. ${BACKEND_HINT}`,
+        ]);
+    });
+
+    it("fails when reviews does not answer productpage", async () => {
+        const r = await checkBookinfo((_n, path) => bookinfoAnswer(path, "reviews"));
+        assert.deepEqual(r.failed, [
+            `Bookinfo product page at ${r.url}/productpage was not ready after 1s (5 attempts). Last reason: HTTP 200 but the page says "Error fetching product reviews": reviews did not answer. ${BACKEND_HINT}`,
+            `Bookinfo reviews and ratings, through productpage at ${r.url}/api/v1/products/0/reviews was not ready after 1s (5 attempts). Last reason: HTTP 503: {"error":"Sorry, product reviews are currently unavailable for this book."}. ${BACKEND_HINT}`,
+        ]);
+    });
+
+    it("fails when ratings does not answer reviews", async () => {
+        const r = await checkBookinfo((_n, path) => bookinfoAnswer(path, "ratings"));
+        assert.deepEqual(r.failed, [
+            `Bookinfo product page at ${r.url}/productpage was not ready after 1s (5 attempts). Last reason: HTTP 200 but the page says "Ratings service is currently unavailable": ratings did not answer. ${BACKEND_HINT}`,
+            `Bookinfo reviews and ratings, through productpage at ${r.url}/api/v1/products/0/reviews was not ready after 1s (5 attempts). Last reason: reviews answered, but ratings did not: "Ratings service is currently unavailable". ${BACKEND_HINT}`,
+        ]);
+    });
+
+    it("keeps asking until a reviews version that calls ratings answers, and fails if none ever does", async () => {
+        // round robin: v1 (no ratings) first, then v2
+        const ok = await checkBookinfo((n, path) => bookinfoAnswer(path, "none", n < 4 ? "v1" : "v2"));
+        assert.deepEqual(ok.failed, []);
+        const never = await checkBookinfo((_n, path) => bookinfoAnswer(path, "none", "v1"));
+        assert.deepEqual(never.failed, [
+            `Bookinfo reviews and ratings, through productpage at ${never.url}/api/v1/products/0/reviews was not ready after 1s (5 attempts). Last reason: reviews answered without ratings (a version that does not call ratings served it); ratings not seen yet. ${BACKEND_HINT}`,
+        ]);
+    });
+
+    it("leaves ratings (and reviews) alone when the routing or a fault for everyone keeps them from answering", async () => {
+        const pinnedV1 = await checkBookinfo((_n, path) => bookinfoAnswer(path, "none", "v1"), { reviews: true, ratings: false });
+        assert.deepEqual(pinnedV1.failed, []);
+        assert.ok(pinnedV1.passed.includes(`Bookinfo reviews, through productpage: ${pinnedV1.url}/api/v1/products/0/reviews answers 200`));
+        const faulted = await checkBookinfo((_n, path) => bookinfoAnswer(path, "reviews"), { reviews: false, ratings: false });
+        assert.deepEqual(faulted.failed, []);
+        // details is always checked
+        const noDetails = await checkBookinfo((_n, path) => bookinfoAnswer(path, "details"), { reviews: false, ratings: false });
+        assert.equal(noDetails.failed.length, 2);
+    });
+
     it("gives up on a server that never answers, within the request timeout", async () => {
         const server = http.createServer(() => undefined);
         await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
@@ -122,19 +235,16 @@ describe("verification against local servers", function () {
         }
     });
 
-    it("verifies TLS certificates unless the check accepts a UI's own self-signed one", async () => {
+    it("verifies TLS certificates: a self-signed one is refused", async () => {
         const fixture = (f: string): Buffer => fs.readFileSync(path.join(__dirname, "fixtures", f));
         const server = https.createServer({ key: fixture("self-signed.key"), cert: fixture("self-signed.crt") }, (_req, res) => {
-            res.end("Kubernetes Dashboard");
+            res.end("untrusted");
         });
         await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
         const port = (server.address() as AddressInfo).port;
         const url = `https://127.0.0.1:${port}/`;
         try {
             await assert.rejects(nodeHttpGet(2000)(url), { message: `DEPTH_ZERO_SELF_SIGNED_CERT connecting to 127.0.0.1:${port}` });
-            assert.deepEqual(await nodeHttpGet(2000)(url, { skipTlsVerify: true }), { status: 200, body: "Kubernetes Dashboard" });
-            const check: EndpointCheck = { name: "Kubernetes Dashboard", target: { via: "url", url, skipTlsVerify: true } };
-            assert.equal(await verifyEndpoint(check, { get: nodeHttpGet(2000) }, FAST), 1);
         } finally {
             server.closeAllConnections();
             server.close();
@@ -208,7 +318,6 @@ describe("verification plan", () => {
             namespace: "observability",
             service: "kiali",
             port: 20001,
-            scheme: "http" as const,
             healthPath: "/kiali/healthz",
         },
     ];
@@ -220,7 +329,6 @@ describe("verification plan", () => {
         const target = existing.endpoints[0].target;
         assert.deepEqual(target, {
             via: "apiProxy",
-            scheme: "http",
             namespace: "observability",
             service: "kiali",
             port: 20001,
@@ -230,30 +338,10 @@ describe("verification plan", () => {
         assert.equal(existing.pods, undefined, "no Bookinfo, no pod check");
     });
 
-    it("opens a UI that terminates its own TLS without verifying it, and proxies to it over https", () => {
-        const dashboard = {
-            name: "Kubernetes Dashboard",
-            baseUrl: "https://localhost:8444",
-            namespace: "observability",
-            service: "kubernetes-dashboard-kong-proxy",
-            port: 443,
-            scheme: "https" as const,
-            healthPath: "/",
-        };
-        assert.deepEqual(verificationPlan({ mode: "sidecar", addons: [dashboard] }).endpoints[0].target, {
-            via: "url",
-            url: "https://localhost:8444/",
-            skipTlsVerify: true,
-        });
-        const proxied = verificationPlan({ mode: "sidecar", addons: [{ ...dashboard, baseUrl: undefined }] }).endpoints[0].target;
-        assert.equal(
-            apiProxyPath(proxied as never),
-            "/api/v1/namespaces/observability/services/https:kubernetes-dashboard-kong-proxy:443/proxy/",
-        );
-    });
-
     it("reports every failure together and every pass", async () => {
-        const s = await serve((_n, req) => (req.url === "/productpage" ? { status: 200, body: PAGE } : { status: 404, body: "" }));
+        const s = await serve((_n, req) =>
+            req.url === "/kiali/healthz" ? { status: 404, body: "" } : bookinfoAnswer(req.url ?? "", "none"),
+        );
         try {
             const plan = verificationPlan({
                 mode: "sidecar",
@@ -267,7 +355,9 @@ describe("verification plan", () => {
                 { timeoutMs: 300, intervalMs: 100 },
             );
             assert.deepEqual(report.passed, [
+                `Bookinfo details, through productpage: ${s.url}/api/v1/products/0 answers 200`,
                 `Bookinfo product page: ${s.url}/productpage answers 200 with "Simple Bookstore App"`,
+                `Bookinfo reviews and ratings, through productpage: ${s.url}/api/v1/products/0/reviews answers 200`,
                 "Bookinfo: 6 workloads run with istio-proxy",
             ]);
             assert.equal(report.failed.length, 1);
@@ -297,7 +387,7 @@ describe("verification script", function () {
     }
 
     it("runs as the command runs it: the page from this machine, the pods and an addon through the API server", async () => {
-        const gateway = await serve(() => ({ status: 200, body: PAGE }));
+        const gateway = await serve((_n, req) => bookinfoAnswer(req.url ?? "", "none"));
         const items = bookinfoWorkloads().map((w) => pod(w.app, w.version, { proxy: "container" }));
         const api = await serve((_n, req) =>
             req.url === "/api/v1/namespaces/bookinfo/pods"
@@ -316,7 +406,6 @@ describe("verification script", function () {
                     namespace: "observability",
                     service: "prometheus",
                     port: 9090,
-                    scheme: "http",
                     healthPath: "/-/ready",
                 },
             ],
@@ -327,7 +416,9 @@ describe("verification script", function () {
             assert.equal(
                 ok.stdout,
                 [
+                    `ok   Bookinfo details, through productpage: ${gateway.url}/api/v1/products/0 answers 200`,
                     `ok   Bookinfo product page: ${gateway.url}/productpage answers 200 with "Simple Bookstore App"`,
+                    `ok   Bookinfo reviews and ratings, through productpage: ${gateway.url}/api/v1/products/0/reviews answers 200`,
                     "ok   Bookinfo: 6 workloads run with istio-proxy",
                     "ok   Prometheus: service observability/prometheus:9090/-/ready (through the Kubernetes API server) answers 200",
                     "",
@@ -344,7 +435,6 @@ describe("verification script", function () {
                         namespace: "observability",
                         service: "grafana",
                         port: 3000,
-                        scheme: "http",
                         healthPath: "/api/health",
                     },
                 ],
@@ -396,6 +486,8 @@ describe("deployment check in the program", () => {
             plan.endpoints.map((e: EndpointCheck) => (e.target.via === "url" ? e.target.url : e.target.via)),
             [
                 "http://localhost:8080/productpage",
+                "http://localhost:8080/api/v1/products/0",
+                "http://localhost:8080/api/v1/products/0/reviews",
                 "http://localhost:9090/-/ready",
                 "http://localhost:3000/api/health",
                 "http://localhost:16686/api/services",
@@ -403,6 +495,11 @@ describe("deployment check in the program", () => {
             ],
         );
         assert.equal(plan.endpoints[0].expectText, "Simple Bookstore App");
+        assert.deepEqual(
+            plan.endpoints[0].failureMarkers?.map((m) => m.backend),
+            ["details", "reviews", "ratings"],
+        );
+        assert.deepEqual(plan.endpoints[2].json, { kind: "bookinfoReviews", requireRatings: true });
         assert.deepEqual(plan.pods, { namespace: "bookinfo", mode: "sidecar", workloads: bookinfoWorkloads() });
         assert.deepEqual(dev.get("verify-run").inputs.triggers, [JSON.stringify(plan)]);
         assert.equal((await resolve((dev.get("verify").resource as never as { plan: never }).plan)).secret, false);
@@ -412,11 +509,11 @@ describe("deployment check in the program", () => {
         const staging = await runStack("staging");
         const sPlan = planOf(staging);
         assert.equal(sPlan.pods?.mode, "ambient");
-        assert.deepEqual(sPlan.endpoints[1].target, { via: "url", url: "http://localhost:19090/-/ready" });
+        assert.deepEqual(sPlan.endpoints[3].target, { via: "url", url: "http://localhost:19090/-/ready" });
         const prod = await runStack("prod", { "istio-mesh:kubeconfig": "apiVersion: v1\nkind: Config\n" });
         const pPlan = planOf(prod);
         assert.deepEqual(
-            pPlan.endpoints.slice(1).map((e: EndpointCheck) => e.target.via),
+            pPlan.endpoints.slice(3).map((e: EndpointCheck) => e.target.via),
             ["apiProxy", "apiProxy", "apiProxy", "apiProxy"],
         );
     });
