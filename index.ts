@@ -3,12 +3,15 @@ import * as command from "@pulumi/command";
 import * as random from "@pulumi/random";
 import { loadConfig } from "./components/config";
 import { connectCluster } from "./components/cluster";
+import { ownerLabels } from "./components/ownership";
+import { INGRESS_NAMESPACE, ISTIO_BASE_RELEASE, ISTIO_NAMESPACE } from "./components/istioValues";
 import { GatewayApiCrds } from "./components/gatewayApiCrds";
 import { IstioMesh } from "./components/istioMesh";
 import { NODE_PORTS } from "./components/ports";
 import { Bookinfo } from "./components/bookinfo";
 import { Observability } from "./components/observability";
 import {
+    OBSERVABILITY_NAMESPACE,
     addonGatewayPorts,
     clusterHost,
     enabledAddons,
@@ -18,7 +21,7 @@ import {
 } from "./components/observabilityValues";
 import { baseUrl, hostForListenAddress } from "./components/urls";
 import { DeploymentCheck } from "./components/deploymentCheck";
-import { bookinfoWorkloads, BOOKINFO_NAMESPACE } from "./components/bookinfoManifests";
+import { bookinfoBackends, bookinfoWorkloads, BOOKINFO_NAMESPACE } from "./components/bookinfoManifests";
 import { MeshStackOutputValues, OUTPUTS_CONTRACT_VERSION } from "./components/outputs";
 
 // Composition root: load config, build components, export outputs.
@@ -28,7 +31,21 @@ const cfg = loadConfig();
 const commandProvider = new command.Provider("command");
 const randomProvider = new random.Provider("random");
 
-const cluster = connectCluster(cfg, { providers: [commandProvider] });
+// What the stack creates in the cluster, for the ownership check on an existing cluster.
+const cluster = connectCluster(
+    cfg,
+    {
+        namespaces: [
+            { name: ISTIO_NAMESPACE },
+            { name: INGRESS_NAMESPACE },
+            ...(cfg.bookinfo.enabled ? [{ name: BOOKINFO_NAMESPACE, feature: "pulumi config set --path bookinfo.enabled false" }] : []),
+            { name: OBSERVABILITY_NAMESPACE },
+        ],
+        gatewayApi: cfg.istio.gatewayApi.install,
+        istioBase: { release: ISTIO_BASE_RELEASE, namespace: ISTIO_NAMESPACE },
+    },
+    { providers: [commandProvider] },
+);
 const providers = [cluster.provider, commandProvider];
 
 const gatewayApi = cfg.istio.gatewayApi.install
@@ -38,6 +55,8 @@ const gatewayApi = cfg.istio.gatewayApi.install
               channel: cfg.istio.gatewayApi.channel,
               localFile: cfg.istio.gatewayApi.localFile,
               retainOnDestroy: !cfg.istio.removeCrdsOnDestroy,
+              labels: ownerLabels(cfg.stack),
+              clusterReady: cluster.ready,
           },
           { providers },
       )
@@ -57,7 +76,7 @@ const mesh = new IstioMesh(
         meshConfig: cfg.istio.meshConfig,
         exposure: cfg.kind
             ? { type: "NodePort", httpNodePort: NODE_PORTS.http, httpsNodePort: NODE_PORTS.https }
-            : { type: "LoadBalancer" },
+            : { type: cfg.istio.gateway.service },
         extraPorts: addonExposure ? addonGatewayPorts(enabledAddons(cfg.observability)) : [],
         hostHttpUrl: cfg.kind && kindHost ? baseUrl("http", kindHost, cfg.kind.hostPorts.http) : undefined,
         // Jaeger's address is a fixed name, so the mesh does not wait for the addons.
@@ -66,7 +85,9 @@ const mesh = new IstioMesh(
             : undefined,
         extAuthz: cfg.bookinfo.extAuthz,
         extraValues: cfg.istio.extraValues,
-        removeCrdsOnDestroy: cfg.istio.removeCrdsOnDestroy,
+        // On kind the cluster goes on destroy, its CRDs with it: no cleanup step that would need it to be there.
+        removeCrdsOnDestroy: cfg.istio.removeCrdsOnDestroy && cfg.clusterMode === "existing",
+        clusterReady: cluster.ready,
         dependsOn: gatewayApi ? [gatewayApi.bundle] : [],
     },
     { providers },
@@ -79,8 +100,10 @@ const bookinfo = cfg.bookinfo.enabled
               mode: cfg.istio.mode,
               settings: cfg.bookinfo,
               gateway: { namespace: mesh.gatewayNamespace, name: mesh.gatewayName, labels: mesh.gatewayLabels },
+              gatewayNamespaceName: mesh.gatewayNamespaceName,
               meshReady: mesh.ready,
               ingressUrl: mesh.ingressUrl,
+              clusterReady: cluster.ready,
           },
           { providers },
       )
@@ -96,12 +119,14 @@ const observability = new Observability(
         gateway: addonExposure
             ? {
                   namespace: mesh.gatewayNamespace,
+                  namespaceName: mesh.gatewayNamespaceName,
                   labels: mesh.gatewayLabels,
                   ingressUrl: mesh.ingressUrl,
                   sourceRanges: addonExposure.sourceRanges,
               }
             : undefined,
         meshReady: mesh.ready,
+        clusterReady: cluster.ready,
     },
     { providers: [...providers, randomProvider] },
 );
@@ -111,7 +136,14 @@ if (cfg.verifyDeployment) {
         "verify",
         {
             mode: cfg.istio.mode,
-            bookinfo: bookinfo ? { url: bookinfo.url, namespace: BOOKINFO_NAMESPACE, workloads: bookinfoWorkloads() } : undefined,
+            bookinfo: bookinfo
+                ? {
+                      url: bookinfo.url,
+                      namespace: BOOKINFO_NAMESPACE,
+                      workloads: bookinfoWorkloads(),
+                      backends: bookinfoBackends(cfg.bookinfo),
+                  }
+                : undefined,
             addons: observability.endpoints,
             kubeconfig: cluster.kubeconfig,
             context: cluster.context,
@@ -139,8 +171,8 @@ const outputs: MeshStackOutputValues = {
     kialiUrl: observability.kialiUrl,
     grafanaAdminPassword: observability.grafanaAdminPassword,
     kialiToken: observability.kialiToken,
-    kubernetesDashboardUrl: observability.kubernetesDashboardUrl,
-    kubernetesDashboardToken: observability.kubernetesDashboardToken,
+    headlampUrl: observability.headlampUrl,
+    headlampToken: observability.headlampToken,
 };
 export const {
     contractVersion,
@@ -158,6 +190,6 @@ export const {
     kialiUrl,
     grafanaAdminPassword,
     kialiToken,
-    kubernetesDashboardUrl,
-    kubernetesDashboardToken,
+    headlampUrl,
+    headlampToken,
 } = outputs;

@@ -15,6 +15,7 @@ import {
     workloadManifests,
 } from "./bookinfoManifests";
 import { Manifest } from "./meshManifests";
+import { ownerLabels } from "./ownership";
 import { joinUrl } from "./urls";
 
 /** Arguments of {@link Bookinfo}. */
@@ -29,12 +30,29 @@ export interface BookinfoArgs {
     readonly meshReady: pulumi.Resource;
     /** Base URL of the ingress gateway from the user's machine. */
     readonly ingressUrl: pulumi.Input<string>;
+    /**
+     * `gateway.namespace` as its Namespace resource reports it (`metadata.name`). The objects
+     * Bookinfo puts there (the Gateway API Gateway, the TLS Secret) take their namespace from it,
+     * so they are created after the namespace and deleted before it.
+     */
+    readonly gatewayNamespaceName: pulumi.Input<string>;
+    /** What must finish before the stack creates anything in the cluster (the ownership check). @default [] */
+    readonly clusterReady?: readonly pulumi.Resource[];
 }
 
-/** Applies one authored object with the typed class for its kind, or as a custom resource. */
-function apply(name: string, m: Manifest, opts: pulumi.CustomResourceOptions): pulumi.CustomResource {
+/**
+ * Applies one authored object with the typed class for its kind, or as a custom resource; with
+ * `namespace`, in that namespace (an Output of the Namespace resource, for ordering by data).
+ */
+function apply(
+    name: string,
+    manifest: Manifest,
+    opts: pulumi.CustomResourceOptions,
+    namespace?: pulumi.Input<string>,
+): pulumi.CustomResource {
     // Manifests are plain data checked against the Kubernetes and Istio schemas in the tests;
     // here they only cross into the SDK's argument types.
+    const m = namespace === undefined ? manifest : { ...manifest, metadata: { ...manifest.metadata, namespace } };
     const key = `${m.apiVersion}/${m.kind}`;
     switch (key) {
         case "v1/Namespace":
@@ -68,15 +86,31 @@ export class Bookinfo extends pulumi.ComponentResource {
         const waypoint = mode === "ambient" && usesL7(b);
         // objects go through istiod's webhooks (validation, and injection of the workloads)
         const gated: pulumi.CustomResourceOptions = { parent: this, dependsOn: [args.meshReady] };
+        // Objects in the gateway's namespace name it through its Namespace resource: ordered by data.
+        const inGatewayNs = (m: Manifest): pulumi.Input<string> | undefined =>
+            m.metadata.namespace === args.gateway.namespace ? args.gatewayNamespaceName : undefined;
         const resource = (m: Manifest, extra: pulumi.Resource[] = []): pulumi.CustomResource =>
-            apply(`${name}-${m.kind.toLowerCase()}-${m.metadata.name}`, m, { ...gated, dependsOn: [args.meshReady, ...extra] });
+            apply(
+                `${name}-${m.kind.toLowerCase()}-${m.metadata.name}`,
+                m,
+                { ...gated, dependsOn: [args.meshReady, ...extra] },
+                inGatewayNs(m),
+            );
         // The namespace and service accounts pass no Istio webhook, so they are made while Istio installs.
         const early = (m: Manifest, dependsOn: pulumi.Resource[]): pulumi.CustomResource =>
             apply(`${name}-${m.kind.toLowerCase()}-${m.metadata.name}`, m, { parent: this, dependsOn });
 
-        const ns = early(namespaceManifest(mode, waypoint), []);
+        const nsManifest = namespaceManifest(mode, waypoint);
+        // Labelled as the stack's, and created only once the cluster is ready for the stack.
+        const ns = early(
+            {
+                ...nsManifest,
+                metadata: { ...nsManifest.metadata, labels: { ...nsManifest.metadata.labels, ...ownerLabels(pulumi.getStack()) } },
+            },
+            [...(args.clusterReady ?? [])],
+        );
         const inNs = [ns];
-        const workloads = workloadManifests();
+        const workloads = workloadManifests(mode);
         const accounts = new Map<string, pulumi.Resource>();
         for (const m of workloads.filter((w) => w.kind === "ServiceAccount")) accounts.set(m.metadata.name, early(m, inNs));
         // Services wait with the workloads: Pulumi waits for their endpoints, which come with the pods.
@@ -88,13 +122,12 @@ export class Bookinfo extends pulumi.ComponentResource {
             resource(m, account ? [ns, account] : inNs);
         }
 
-        const secretNamespace = args.gateway.namespace;
         if (b.tls) {
             new k8s.core.v1.Secret(
                 `${name}-tls`,
                 {
                     // The ingress gateway reads its certificate from its own namespace.
-                    metadata: { name: TLS_SECRET_NAME, namespace: secretNamespace },
+                    metadata: { name: TLS_SECRET_NAME, namespace: args.gatewayNamespaceName },
                     type: "kubernetes.io/tls",
                     stringData: { "tls.crt": b.tls.certificate, "tls.key": b.tls.privateKey },
                 },

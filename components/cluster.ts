@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { ClusterMode, StackConfig } from "./config";
+import { OwnershipPlan } from "./ownership";
+import { OwnershipCheck } from "./ownershipCheck";
 import { KindCluster } from "./kindCluster";
 import { exposedPorts, ExposedPort } from "./ports";
 
@@ -20,20 +22,29 @@ export interface ClusterAccess {
     readonly listenAddress?: string;
     /** The kind cluster, when the stack made one. */
     readonly kind?: KindCluster;
+    /**
+     * What must finish before the stack creates anything in the cluster: on an existing cluster,
+     * the check that nothing it would take over belongs to someone else. Empty on kind.
+     */
+    readonly ready: readonly pulumi.Resource[];
 }
 
 /**
  * Creates the kind cluster (or takes the existing cluster's kubeconfig) and the single,
  * explicit Kubernetes provider built from it.
  */
-export function connectCluster(cfg: StackConfig, opts: pulumi.ComponentResourceOptions = {}): ClusterAccess {
+export function connectCluster(
+    cfg: StackConfig,
+    ownership: Omit<OwnershipPlan, "stack">,
+    opts: pulumi.ComponentResourceOptions = {},
+): ClusterAccess {
     let kind: KindCluster | undefined;
     let kubeconfig: pulumi.Output<string>;
     let ports: ExposedPort[] = [];
     if (cfg.clusterMode === "kind") {
         const k = cfg.kind;
         if (!k) throw new Error("clusterMode is kind but the kind settings are missing");
-        ports = exposedPorts(k.hostPorts, cfg.observability);
+        ports = exposedPorts(k.hostPorts);
         kind = new KindCluster(
             "kind",
             {
@@ -46,6 +57,7 @@ export function connectCluster(cfg: StackConfig, opts: pulumi.ComponentResourceO
                 ports,
                 registryMirrors: k.registryMirrors,
                 preloadImages: k.preloadImages,
+                exportKubeconfig: k.exportKubeconfig,
             },
             opts,
         );
@@ -64,9 +76,25 @@ export function connectCluster(cfg: StackConfig, opts: pulumi.ComponentResourceO
             // them from the state instead of failing. Never on a real cluster, which may only be
             // unreachable for a moment.
             deleteUnreachable: cfg.clusterMode === "kind",
+            // A create takes over an object that already exists (server-side apply) instead of failing
+            // on it (pulumi-kubernetes provider/pkg/await/await.go). What may be taken over is decided in
+            // components/ownership.ts: on kind everything, on an existing cluster only what the ownership
+            // check below lets through. The price the provider documents: a resource renamed without an
+            // alias would be adopted by its new name and then deleted by its old one, so every rename in
+            // this stack carries an alias.
+            upsertExistingObjects: true,
         },
         { parent: opts.parent },
     );
+    const ready: pulumi.Resource[] = [];
+    if (cfg.existing) {
+        const check = new OwnershipCheck(
+            "ownership",
+            { plan: { stack: cfg.stack, ...ownership }, kubeconfig, context: cfg.existing.context },
+            opts,
+        );
+        ready.push(check.run);
+    }
     return {
         mode: cfg.clusterMode,
         clusterName: pulumi.output(cfg.clusterName),
@@ -76,5 +104,6 @@ export function connectCluster(cfg: StackConfig, opts: pulumi.ComponentResourceO
         ports,
         listenAddress: cfg.kind?.listenAddress,
         kind,
+        ready,
     };
 }

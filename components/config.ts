@@ -4,6 +4,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { KIND_NODE_IMAGE } from "./versions";
 import { exposedPorts, PORT_ROLES, PortRole } from "./ports";
+import { hostForListenAddress } from "./urls";
 
 /** Where the cluster comes from: a local kind cluster, or one the user already has. */
 export type ClusterMode = "kind" | "existing";
@@ -15,14 +16,16 @@ export type MtlsMode = "STRICT" | "PERMISSIVE";
 export type IngressApi = "istio" | "gateway-api";
 /** How the ingress gateway runs: a Deployment, or a DaemonSet on nodes labelled for ingress. */
 export type GatewayKind = "Deployment" | "DaemonSet";
+/** How the ingress gateway's Service is exposed on an existing cluster. */
+export type GatewayService = "LoadBalancer" | "NodePort";
 /** meshConfig.outboundTrafficPolicy.mode. */
 export type OutboundTrafficPolicy = "ALLOW_ANY" | "REGISTRY_ONLY";
 /** A Bookinfo reviews version. */
 export type ReviewsVersion = "v1" | "v2" | "v3";
 /** How Kiali authenticates its users. */
 export type KialiAuth = "token" | "anonymous";
-/** The ClusterRole the Kubernetes Dashboard's login token is bound to. */
-export type DashboardAccess = "view" | "edit" | "cluster-admin";
+/** The ClusterRole Headlamp's login token is bound to. */
+export type HeadlampAccess = "view" | "edit" | "cluster-admin";
 
 /** A containerd registry mirror for the kind nodes (certs.d hosts.toml). */
 export interface RegistryMirror {
@@ -50,6 +53,8 @@ export interface KindSettings {
     readonly registryMirrors: readonly RegistryMirror[];
     /** Local Docker images to `kind load` after creating the cluster. */
     readonly preloadImages: readonly string[];
+    /** Merge the cluster into the user's kubeconfig and switch its current context to it. */
+    readonly exportKubeconfig: boolean;
 }
 
 /** Settings of an existing cluster. */
@@ -78,6 +83,8 @@ export interface IstioSettings {
         readonly kind: GatewayKind;
         /** Node labels the DaemonSet gateway runs on. */
         readonly nodeSelector: Readonly<Record<string, string>>;
+        /** Existing clusters: the gateway Service's type; NodePort for a cluster without a load balancer. */
+        readonly service: GatewayService;
     };
     readonly meshConfig: {
         readonly accessLogs: boolean;
@@ -148,10 +155,10 @@ export interface ObservabilitySettings {
      */
     readonly gatewayExposure?: { readonly sourceRanges: readonly string[] };
     /**
-     * The Kubernetes Dashboard, with token login as a dedicated service account bound cluster-wide
-     * to the ClusterRole `access`. Undefined: not installed.
+     * Headlamp, the cluster web UI, with token login as a dedicated service account bound
+     * cluster-wide to the ClusterRole `access`. Undefined: not installed.
      */
-    readonly kubernetesDashboard?: { readonly access: DashboardAccess };
+    readonly headlamp?: { readonly access: HeadlampAccess };
 }
 
 /** The whole, validated stack configuration. */
@@ -208,7 +215,7 @@ export const DEFAULT_HOST_PORTS: Readonly<Record<PortRole, number>> = {
     grafana: 3000,
     jaeger: 16686,
     kiali: 20001,
-    kubernetesDashboard: 8444,
+    headlamp: 4466,
 };
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -325,7 +332,17 @@ function isCidr(value: string): boolean {
 
 function validateKind(p: Problems, raw: unknown): KindSettings {
     const k = section(p, "kind", raw);
-    onlyKeys(p, "kind", k, ["workers", "nodeImage", "region", "zones", "listenAddress", "hostPorts", "registryMirrors", "preloadImages"]);
+    onlyKeys(p, "kind", k, [
+        "workers",
+        "nodeImage",
+        "region",
+        "zones",
+        "listenAddress",
+        "hostPorts",
+        "registryMirrors",
+        "preloadImages",
+        "exportKubeconfig",
+    ]);
     const workers = int(p, "kind.workers", k.workers, 0, 0, MAX_WORKERS);
     const nodeImage = str(p, "kind.nodeImage", k.nodeImage, KIND_NODE_IMAGE);
     if (nodeImage !== KIND_NODE_IMAGE && !IMAGE_REF.test(nodeImage)) {
@@ -383,7 +400,9 @@ function validateKind(p: Problems, raw: unknown): KindSettings {
         if (!IMAGE_REF.test(image))
             p.add(`kind.preloadImages entry ${show(image)} must be an image reference such as "registry.istio.io/release/proxyv2:1.30.3".`);
     }
-    return { workers, nodeImage, region, zones, listenAddress, hostPorts, registryMirrors, preloadImages };
+    // Off by default: kind would otherwise write admin credentials into the user's kubeconfig and switch its context.
+    const exportKubeconfig = bool(p, "kind.exportKubeconfig", k.exportKubeconfig, false);
+    return { workers, nodeImage, region, zones, listenAddress, hostPorts, registryMirrors, preloadImages, exportKubeconfig };
 }
 
 function validateResources(p: Problems, key: string, raw: unknown, fallback: Resources): Resources {
@@ -438,7 +457,8 @@ function validateIstio(p: Problems, rawMode: string | undefined, raw: unknown): 
     });
 
     const g = section(p, "istio.gateway", i.gateway);
-    onlyKeys(p, "istio.gateway", g, ["replicas", "kind", "nodeSelector"]);
+    onlyKeys(p, "istio.gateway", g, ["replicas", "kind", "nodeSelector", "service"]);
+    const gatewayService = oneOf<GatewayService>(p, "istio.gateway.service", g.service, ["LoadBalancer", "NodePort"], "LoadBalancer");
     const gatewayKind = oneOf<GatewayKind>(p, "istio.gateway.kind", g.kind, ["Deployment", "DaemonSet"], "Deployment");
     const gatewayReplicas = int(p, "istio.gateway.replicas", g.replicas, 1, 1, 10);
     let nodeSelector: Record<string, string> = { "ingress-ready": "true" };
@@ -485,7 +505,7 @@ function validateIstio(p: Problems, rawMode: string | undefined, raw: unknown): 
         mode,
         mtls,
         istiod: { replicas: istiodReplicas, resources: istiodResources, podDisruptionBudget: istiodPdb },
-        gateway: { replicas: gatewayReplicas, kind: gatewayKind, nodeSelector },
+        gateway: { replicas: gatewayReplicas, kind: gatewayKind, nodeSelector, service: gatewayService },
         meshConfig,
         gatewayApi,
         extraValues,
@@ -537,10 +557,23 @@ function validateFault(p: Problems, raw: unknown): RatingsFault | undefined {
     return { kind, percent, httpStatus: int(p, "bookinfo.ratingsFault.httpStatus", f.httpStatus, 500, 400, 599), user };
 }
 
+/**
+ * The host names Bookinfo answers to by default: the host of the URLs the stack exports. On kind
+ * that is `localhost` for a loopback (or any-address) listen address, and the address itself
+ * otherwise, which as an IP is matched by "*" (Gateway API hostnames may not be IPs, and Istio
+ * matches the Host header without its port). An existing cluster's address is only known after
+ * its load balancer answers, so it falls back to any host unless the user names one.
+ */
+export function defaultHostnames(kind: { readonly listenAddress: string } | undefined): string[] {
+    if (!kind) return ["*"];
+    const host = hostForListenAddress(kind.listenAddress);
+    return host === "localhost" ? ["localhost"] : ["*"];
+}
+
 function validateBookinfo(
     p: Problems,
     raw: unknown,
-    clusterMode: ClusterMode,
+    kind: KindSettings | undefined,
     tlsCert: pulumi.Output<string> | undefined,
     tlsKey: pulumi.Output<string> | undefined,
 ): BookinfoSettings {
@@ -561,9 +594,7 @@ function validateBookinfo(
     ]);
     const enabled = bool(p, "bookinfo.enabled", b.enabled, true);
     const ingressApi = oneOf<IngressApi>(p, "bookinfo.ingressApi", b.ingressApi, ["istio", "gateway-api"], "istio");
-    // On kind the URL is http://localhost:<port>; an existing cluster's address is only known after its
-    // load balancer answers, so it falls back to any host unless the user names one.
-    const hostnames = stringList(p, "bookinfo.hostnames", b.hostnames, clusterMode === "kind" ? ["localhost"] : ["*"]);
+    const hostnames = stringList(p, "bookinfo.hostnames", b.hostnames, defaultHostnames(kind));
     for (const h of hostnames) {
         if (h !== "*" && !/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(h)) {
             p.add(`bookinfo.hostnames entry ${show(h)} must be a DNS name such as "bookinfo.example.com".`);
@@ -640,10 +671,10 @@ function validateBookinfo(
     };
 }
 
-/** Every host port kind will map must be distinct; a port that is not mapped (the Dashboard's, when off) may repeat. */
-function checkHostPorts(p: Problems, kind: KindSettings, observability: ObservabilitySettings): void {
+/** Every host port kind maps must be distinct; kind maps all of them, the switched-off addons' too. */
+function checkHostPorts(p: Problems, kind: KindSettings): void {
     const seen = new Map<number, PortRole>();
-    for (const { role, hostPort } of exposedPorts(kind.hostPorts, observability)) {
+    for (const { role, hostPort } of exposedPorts(kind.hostPorts)) {
         const other = seen.get(hostPort);
         if (other) {
             p.add(
@@ -654,22 +685,28 @@ function checkHostPorts(p: Problems, kind: KindSettings, observability: Observab
     }
 }
 
-function validateKubernetesDashboard(p: Problems, raw: unknown): ObservabilitySettings["kubernetesDashboard"] {
-    const d = section(p, "observability.kubernetesDashboard", raw);
-    onlyKeys(p, "observability.kubernetesDashboard", d, ["enabled", "access"]);
-    const enabled = bool(p, "observability.kubernetesDashboard.enabled", d.enabled, false);
-    const access = oneOf<DashboardAccess>(
+function validateHeadlamp(p: Problems, raw: unknown): ObservabilitySettings["headlamp"] {
+    const h = section(p, "observability.headlamp", raw);
+    onlyKeys(p, "observability.headlamp", h, ["enabled", "access"]);
+    const enabled = bool(p, "observability.headlamp.enabled", h.enabled, false);
+    const access = oneOf<HeadlampAccess>(
         p,
-        "observability.kubernetesDashboard.access",
-        d.access,
+        "observability.headlamp.access",
+        h.access,
         ["view", "edit", "cluster-admin"],
         "view",
+        "pulumi config set --path observability.headlamp.access view",
     );
     return enabled ? { access } : undefined;
 }
 
 function validateObservability(p: Problems, raw: unknown, kind: KindSettings | undefined): ObservabilitySettings {
-    const o = section(p, "observability", raw);
+    const { kubernetesDashboard: retired, ...o } = section(p, "observability", raw);
+    if (retired !== undefined) {
+        p.add(
+            `observability.kubernetesDashboard is no longer supported (got ${show(retired)}): the Kubernetes Dashboard project is archived and its chart repository is gone. Fix: remove observability.kubernetesDashboard and use observability.headlamp, the cluster web UI that replaces it: pulumi config set --path observability.headlamp.enabled true`,
+        );
+    }
     onlyKeys(p, "observability", o, [
         "prometheus",
         "grafana",
@@ -678,7 +715,7 @@ function validateObservability(p: Problems, raw: unknown, kind: KindSettings | u
         "tracingSamplingPercent",
         "kialiAuth",
         "gatewayExposure",
-        "kubernetesDashboard",
+        "headlamp",
     ]);
     let gatewayExposure: ObservabilitySettings["gatewayExposure"];
     if (o.gatewayExposure !== undefined) {
@@ -708,7 +745,7 @@ function validateObservability(p: Problems, raw: unknown, kind: KindSettings | u
         tracingSamplingPercent: int(p, "observability.tracingSamplingPercent", o.tracingSamplingPercent, 100, 0, 100),
         kialiAuth: oneOf<KialiAuth>(p, "observability.kialiAuth", o.kialiAuth, ["token", "anonymous"], "token"),
         gatewayExposure,
-        kubernetesDashboard: validateKubernetesDashboard(p, o.kubernetesDashboard),
+        headlamp: validateHeadlamp(p, o.headlamp),
     };
     if (settings.grafana && !settings.prometheus) {
         p.add(
@@ -783,10 +820,20 @@ export function validateConfig(raw: RawConfig): StackConfig {
             );
         }
     }
-    const bookinfo = validateBookinfo(p, raw.bookinfo, clusterMode, raw.ingressTlsCert, raw.ingressTlsKey);
+    const rawGateway = isObject(raw.istio) && isObject(raw.istio.gateway) ? raw.istio.gateway : {};
+    if (clusterMode === "kind" && rawGateway.service !== undefined) {
+        p.add(
+            `istio.gateway.service applies to existing clusters only (got ${show(rawGateway.service)} with clusterMode "kind", where the gateway is always a NodePort behind kind's host ports). Fix: pulumi config rm --path istio.gateway.service ${stackFlag}`,
+        );
+    }
+    const bookinfo = validateBookinfo(p, raw.bookinfo, kind, raw.ingressTlsCert, raw.ingressTlsKey);
     const observability = validateObservability(p, raw.observability, kind);
-    // Which host ports kind maps depends on the addons, so they are checked once both are known.
-    if (kind) checkHostPorts(p, kind, observability);
+    if (observability.gatewayExposure && istio.gateway.service === "NodePort") {
+        p.add(
+            `observability.gatewayExposure needs istio.gateway.service "LoadBalancer" (got "NodePort"): the addon UIs are served on their own ports of the gateway's load balancer address. Fix: remove observability.gatewayExposure, or pulumi config set --path istio.gateway.service LoadBalancer ${stackFlag}`,
+        );
+    }
+    if (kind) checkHostPorts(p, kind);
     const verifyDeployment = bool(p, "verifyDeployment", declared(p, "verifyDeployment", raw.verifyDeployment), true);
 
     if (p.list.length > 0) throw new ConfigError(p.list);

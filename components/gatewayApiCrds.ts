@@ -13,6 +13,21 @@ export interface GatewayApiCrdsArgs {
      * including ones the stack did not create. @default true
      */
     readonly retainOnDestroy?: boolean;
+    /** Labels put on every object of the bundle, marking it as the stack's. @default {} */
+    readonly labels?: Readonly<Record<string, string>>;
+    /** What must finish before the CRDs are applied (the ownership check on an existing cluster). @default [] */
+    readonly clusterReady?: readonly pulumi.Resource[];
+}
+
+/**
+ * A transform that adds labels to every object the bundle creates, so that a later deploy knows
+ * them for the stack's own (components/ownership.ts), also after they were kept on destroy.
+ */
+export function labelChildren(labels: Readonly<Record<string, string>>): pulumi.ResourceTransform {
+    return ({ props, opts }) => {
+        const metadata = (props.metadata ?? {}) as { labels?: Record<string, string> };
+        return { props: { ...props, metadata: { ...metadata, labels: { ...metadata.labels, ...labels } } }, opts };
+    };
 }
 
 /** A transform that marks every resource the bundle creates as retained on delete. */
@@ -39,7 +54,12 @@ export class GatewayApiCrds extends pulumi.ComponentResource {
             { file: source },
             // retainOnDelete does not reach the objects a yaml/v2 component creates
             // (pulumi/pulumi-kubernetes#3065); a transform does.
-            retain ? { parent: this, retainOnDelete: true, transforms: [retainChildren] } : { parent: this },
+            {
+                parent: this,
+                dependsOn: [...(args.clusterReady ?? [])],
+                ...(retain ? { retainOnDelete: true } : {}),
+                transforms: [labelChildren(args.labels ?? {}), ...(retain ? [retainChildren] : [])],
+            },
         );
         this.version = pulumi.output(GATEWAY_API_VERSION);
         this.source = pulumi.output(source);

@@ -14,6 +14,12 @@ export function pinnedRelease(
         readonly pin: ChartPin;
         readonly namespace: pulumi.Input<string>;
         readonly values: pulumi.Input<Record<string, unknown>>;
+        /**
+         * Let Helm wait for the chart's workloads, and roll back an install that does not become
+         * ready. Off for a release whose readiness the stack checks itself, with a better message
+         * (Helm's atomic install always waits). @default true
+         */
+        readonly wait?: boolean;
     },
     opts: pulumi.CustomResourceOptions,
 ): k8s.helm.v3.Release {
@@ -26,9 +32,9 @@ export function pinnedRelease(
             repositoryOpts: { repo: args.pin.repo },
             namespace: args.namespace,
             values: args.values,
-            skipAwait: false,
+            skipAwait: args.wait === false,
             timeout: 600,
-            atomic: true,
+            atomic: args.wait !== false,
             cleanupOnFail: true,
         },
         opts,

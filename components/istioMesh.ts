@@ -11,6 +11,7 @@ import {
     INGRESS_GATEWAY_LABELS,
     INGRESS_GATEWAY_NAME,
     INGRESS_NAMESPACE,
+    ISTIO_BASE_RELEASE,
     ISTIO_NAMESPACE,
     istiodValues,
     meshConfig,
@@ -19,13 +20,17 @@ import {
     ztunnelValues,
 } from "./istioValues";
 import { peerAuthentication } from "./meshManifests";
+import { GatewayTarget } from "./gatewayReadiness";
+import { ownerLabels } from "./ownership";
 import { pinnedRelease } from "./helm";
 import { ISTIO_HELM_REPO, ISTIO_VERSION } from "./versions";
-import { baseUrl, loadBalancerHost, ServiceStatus } from "./urls";
-import { PROJECT_ROOT, scriptCommand } from "./localScripts";
+import { scriptCommand } from "./localScripts";
 
 /** The command that removes Istio's CRDs on destroy (Helm keeps them on purpose). */
 export const REMOVE_CRDS_COMMAND = scriptCommand("removeCrds");
+
+/** The command that waits for the ingress gateway on an existing cluster and prints its URL. */
+export const GATEWAY_READY_COMMAND = scriptCommand("gatewayReady");
 
 /** The command that runs the readiness gate script on the user's machine. */
 export const MESH_READY_COMMAND = scriptCommand("meshReady");
@@ -62,6 +67,8 @@ export interface IstioMeshArgs {
     readonly extAuthz?: ExtAuthzProvider;
     /** Extra Helm values per chart, merged over the stack's. @default {} */
     readonly extraValues?: Partial<Record<"base" | "istiod" | "cni" | "ztunnel" | "gateway", Record<string, unknown>>>;
+    /** What must finish before the stack creates anything in the cluster (the ownership check). @default [] */
+    readonly clusterReady?: readonly pulumi.Resource[];
     /** Resources istiod must wait for, such as the Gateway API CRDs it watches. @default [] */
     readonly dependsOn?: pulumi.Resource[];
     /** How long the readiness gate waits for istiod's webhooks, in seconds. @default 600 */
@@ -87,6 +94,11 @@ export class IstioMesh extends pulumi.ComponentResource {
     public readonly ready: command.local.Command;
     /** Namespace of the ingress gateway. */
     public readonly gatewayNamespace: string;
+    /**
+     * The same name, from the gateway's Namespace resource: objects put there with it are created
+     * after the namespace and deleted before it.
+     */
+    public readonly gatewayNamespaceName: pulumi.Output<string>;
     /** Name of the ingress gateway Deployment/Service (and its service account). */
     public readonly gatewayName: string;
     /** Pod labels of the ingress gateway. */
@@ -110,9 +122,16 @@ export class IstioMesh extends pulumi.ComponentResource {
         const gatewaySettings = args.gateway ?? { replicas: 1, kind: "Deployment" as const, nodeSelector: {} };
         const mesh = args.meshConfig ?? { accessLogs: true, outboundTrafficPolicy: "ALLOW_ANY" as const, localityLoadBalancing: true };
 
-        // Istio's own namespace names: its charts, docs and tools expect them.
-        const systemNs = new k8s.core.v1.Namespace(`${name}-system-ns`, { metadata: { name: ISTIO_NAMESPACE } }, { parent: this });
-        const ingressNs = new k8s.core.v1.Namespace(`${name}-ingress-ns`, { metadata: { name: INGRESS_NAMESPACE } }, { parent: this });
+        // Istio's own namespace names: its charts, docs and tools expect them. Labelled as the stack's,
+        // and created only once the cluster is ready for the stack (everything else here is in them).
+        const namespace = (role: string, nsName: string): k8s.core.v1.Namespace =>
+            new k8s.core.v1.Namespace(
+                `${name}-${role}-ns`,
+                { metadata: { name: nsName, labels: ownerLabels(pulumi.getStack()) } },
+                { parent: this, dependsOn: [...(args.clusterReady ?? [])] },
+            );
+        const systemNs = namespace("system", ISTIO_NAMESPACE);
+        const ingressNs = namespace("ingress", INGRESS_NAMESPACE);
 
         const release = (
             role: string,
@@ -121,11 +140,12 @@ export class IstioMesh extends pulumi.ComponentResource {
             namespace: pulumi.Input<string>,
             values: Record<string, unknown>,
             dependsOn: pulumi.Resource[],
+            wait = true,
         ): k8s.helm.v3.Release =>
             // Istio's release names: the charts derive object names and labels from them.
             pinnedRelease(
                 `${name}-${role}`,
-                { releaseName, pin: { chart, version: ISTIO_VERSION, repo: ISTIO_HELM_REPO }, namespace, values },
+                { releaseName, pin: { chart, version: ISTIO_VERSION, repo: ISTIO_HELM_REPO }, namespace, values, wait },
                 { parent: this, dependsOn },
             );
 
@@ -135,7 +155,6 @@ export class IstioMesh extends pulumi.ComponentResource {
                   `${name}-crd-cleanup`,
                   {
                       delete: REMOVE_CRDS_COMMAND,
-                      dir: PROJECT_ROOT,
                       environment: {
                           CRD_KUBECONFIG: pulumi.secret(args.kubeconfig),
                           CRD_CONTEXT: args.context ?? "",
@@ -149,7 +168,7 @@ export class IstioMesh extends pulumi.ComponentResource {
         const base = release(
             "base",
             "base",
-            "istio-base",
+            ISTIO_BASE_RELEASE,
             systemNs.metadata.name,
             mergeValues(baseValues(), extra.base ?? {}),
             // Istio's own CRDs need nothing else (the Gateway API CRDs install side by side); the
@@ -189,12 +208,13 @@ export class IstioMesh extends pulumi.ComponentResource {
             `${name}-ready`,
             {
                 create: MESH_READY_COMMAND,
-                dir: PROJECT_ROOT,
                 environment: {
                     MESH_KUBECONFIG: pulumi.secret(args.kubeconfig),
                     MESH_CONTEXT: args.context ?? "",
                     MESH_MODE: mode,
-                    ISTIO_NAMESPACE,
+                    // From the Namespace resources: the injection probes run in the ingress namespace.
+                    ISTIO_NAMESPACE: systemNs.metadata.name,
+                    INGRESS_NAMESPACE: ingressNs.metadata.name,
                     MESH_TIMEOUT_SECONDS: String(args.readinessTimeoutSeconds ?? 600),
                 },
                 // Re-check after an Istio upgrade or a change of mode.
@@ -222,6 +242,10 @@ export class IstioMesh extends pulumi.ComponentResource {
             ),
             // gateway pods get their proxy image from istiod's injector (istio/istio#35789)
             [this.ready],
+            // On kind, Helm waits for the pods (a NodePort Service never blocks it). On an existing
+            // cluster the check below waits instead: Helm would wait for a load balancer address that
+            // a cluster without a load balancer controller never gives, and then say only "timeout".
+            args.hostHttpUrl !== undefined,
         );
 
         new k8s.apiextensions.CustomResource(
@@ -231,31 +255,53 @@ export class IstioMesh extends pulumi.ComponentResource {
             { parent: this, dependsOn: [this.ready] },
         );
 
-        if (args.exposure?.type === "NodePort") {
-            if (!args.hostHttpUrl) throw new Error(`${name}: NodePort exposure needs hostHttpUrl`);
+        if (args.hostHttpUrl !== undefined) {
+            // kind: the host port mapped to the gateway's fixed nodePort.
             this.ingressUrl = pulumi.output(args.hostHttpUrl);
         } else {
-            // Read the Service the chart created; its id is unknown until the release exists, so a
-            // preview never looks for a Service that is not there yet.
-            const service = k8s.core.v1.Service.get(
-                `${name}-gateway-service`,
-                pulumi.interpolate`${this.gatewayRelease.status.namespace}/${this.gatewayRelease.status.name}`,
+            // An existing cluster: wait for the gateway's pods and its address (a load balancer's, or a
+            // node's for a NodePort), with a message that says what is missing, and print its URL.
+            const target = pulumi
+                .all([this.gatewayRelease.status.namespace, this.gatewayRelease.status.name])
+                .apply(([namespace, releaseName]) =>
+                    JSON.stringify({
+                        namespace: namespace ?? INGRESS_NAMESPACE,
+                        name: releaseName ?? INGRESS_GATEWAY_NAME,
+                        kind: gatewaySettings.kind,
+                        service: args.exposure?.type ?? "LoadBalancer",
+                        stack: pulumi.getStack(),
+                    } satisfies GatewayTarget),
+                );
+            const reachable = new command.local.Command(
+                `${name}-gateway-ready`,
                 {
-                    parent: this,
+                    create: GATEWAY_READY_COMMAND,
+                    environment: {
+                        GATEWAY_KUBECONFIG: pulumi.secret(args.kubeconfig),
+                        GATEWAY_CONTEXT: args.context ?? "",
+                        GATEWAY_TARGET: target,
+                    },
+                    // Look again after every change of the gateway release (its revision counts them).
+                    triggers: [target, this.gatewayRelease.status.revision],
+                    logging: "stderr",
                 },
+                { parent: this, customTimeouts: { create: "15m" } },
             );
-            this.ingressUrl = service.status.apply((status) => {
-                const host = loadBalancerHost(status as ServiceStatus);
-                return host ? baseUrl("http", host) : "pending: the ingress gateway Service has no load balancer address yet";
-            });
+            this.ingressUrl = reachable.stdout.apply((out) => out.trim().split("\n").pop() ?? "");
         }
 
         this.version = pulumi.output(ISTIO_VERSION);
         this.mode = pulumi.output(mode);
         this.gatewayNamespace = INGRESS_NAMESPACE;
+        this.gatewayNamespaceName = ingressNs.metadata.name;
         this.gatewayName = INGRESS_GATEWAY_NAME;
         this.gatewayLabels = INGRESS_GATEWAY_LABELS;
         this.istioNamespace = ISTIO_NAMESPACE;
-        this.registerOutputs({ version: this.version, mode: this.mode, ingressUrl: this.ingressUrl });
+        this.registerOutputs({
+            version: this.version,
+            mode: this.mode,
+            ingressUrl: this.ingressUrl,
+            gatewayNamespaceName: this.gatewayNamespaceName,
+        });
     }
 }

@@ -24,6 +24,13 @@ export interface KindClusterArgs {
     readonly registryMirrors?: readonly { readonly registry: string; readonly endpoint: string }[];
     /** Local Docker images to load into the nodes so that they are not pulled again. @default [] */
     readonly preloadImages?: readonly string[];
+    /**
+     * Also merge the cluster's credentials into the user's kubeconfig (`$KUBECONFIG`, else
+     * `~/.kube/config`) and switch its current context to `kind-<clusterName>`, with
+     * `kind export kubeconfig`; delete then removes those entries. Off, the user's kubeconfig and
+     * current context are never touched: the kubeconfig is only the `kubeconfig` output. @default false
+     */
+    readonly exportKubeconfig?: boolean;
 }
 
 /**
@@ -53,12 +60,16 @@ export class KindCluster extends pulumi.ComponentResource {
             registryMirrors: args.registryMirrors ?? [],
         };
         this.kindConfig = renderKindConfig(spec);
+        const kubeconfigOptions = { exportKubeconfig: args.exportKubeconfig ?? false };
 
         const cluster = new command.local.Command(
             `${name}-cluster`,
             {
-                create: kindCreateScript(spec),
-                delete: kindDeleteScript(spec.name),
+                // A changed script updates the command, which runs the create script again (it adopts the
+                // cluster); only a changed trigger replaces it (pulumi-command provider/pkg/provider/local/
+                // commandController.go, Update; common/inputs.go: triggers alone are replaceOnChanges).
+                create: kindCreateScript(spec, kubeconfigOptions),
+                delete: kindDeleteScript(spec.name, kubeconfigOptions),
                 stdin: this.kindConfig,
                 // stdout is the kubeconfig: keep it out of the logs.
                 logging: "stderr",

@@ -95,8 +95,17 @@ describe("config validation", () => {
         expectProblem(
             "dev",
             { [`${K}kind`]: { worker: 2 } },
-            "kind.worker is not a known setting (got 2). Fix: use one of workers, nodeImage, region, zones, listenAddress, hostPorts, registryMirrors, preloadImages.",
+            "kind.worker is not a known setting (got 2). Fix: use one of workers, nodeImage, region, zones, listenAddress, hostPorts, registryMirrors, preloadImages, exportKubeconfig.",
         );
+    });
+
+    it("leaves the user's kubeconfig alone unless kind.exportKubeconfig asks for the merge", () => {
+        assert.equal(validateConfig(rawConfigFor("dev")).kind?.exportKubeconfig, false);
+        assert.equal(validateConfig(rawConfigFor("staging")).kind?.exportKubeconfig, false);
+        // `pulumi config set --path kind.exportKubeconfig true` stores a boolean; a string from YAML is read too.
+        assert.equal(validateConfig(rawConfigFor("dev", { [`${K}kind`]: { exportKubeconfig: true } })).kind?.exportKubeconfig, true);
+        assert.equal(validateConfig(rawConfigFor("dev", { [`${K}kind`]: { exportKubeconfig: "true" } })).kind?.exportKubeconfig, true);
+        expectProblem("dev", { [`${K}kind`]: { exportKubeconfig: "yes" } }, `kind.exportKubeconfig must be true or false (got "yes").`);
     });
 
     it("reports every problem at once", () => {

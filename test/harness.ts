@@ -53,7 +53,7 @@ current-context: ctx
 `;
 }
 
-/** The address a read LoadBalancer Service reports under the mocks. */
+/** The address the ingress gateway's load balancer has under the mocks. */
 export const LOAD_BALANCER_IP = "203.0.113.10";
 
 /** What a run of the program registered and exported. */
@@ -124,14 +124,18 @@ function mockOutputs(args: pulumi.runtime.MockResourceArgs, stacks: Record<strin
             if (!stack) throw new Error(`unmocked StackReference ${String(args.inputs.name)}: pass it in stackReferences`);
             return { name: args.inputs.name, outputs: stack.outputs, secretOutputNames: [...(stack.secretOutputNames ?? [])] };
         }
-        case "command:local:Command":
-            // The kind create script prints the kubeconfig; every other command prints a short line.
-            return { ...inputs, stdout: args.name.endsWith("-cluster") ? FAKE_KUBECONFIG : "ok", stderr: "" };
+        case "command:local:Command": {
+            // The kind create script prints the kubeconfig, the gateway check on an existing cluster the
+            // gateway's URL (after its progress lines); every other command prints a short line.
+            const stdout = args.name.endsWith("-cluster")
+                ? FAKE_KUBECONFIG
+                : args.name.endsWith("-gateway-ready")
+                  ? `http://${LOAD_BALANCER_IP}\n`
+                  : "ok";
+            return { ...inputs, stdout, stderr: "" };
+        }
         case "random:index/randomPassword:RandomPassword":
             return { ...inputs, result: FAKE_PASSWORD };
-        case "kubernetes:core/v1:Service":
-            // A read of an existing LoadBalancer Service (the ingress gateway's) finds it with an address.
-            return args.id ? { ...inputs, status: { loadBalancer: { ingress: [{ ip: LOAD_BALANCER_IP }] } } } : inputs;
         case "kubernetes:core/v1:Secret":
             // pulumi-kubernetes returns a service-account-token Secret once the token controller has filled it in.
             return inputs.type === "kubernetes.io/service-account-token"

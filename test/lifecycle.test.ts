@@ -84,7 +84,9 @@ describe("lifecycle in the program", () => {
     it("keeps the CRDs by default: the Gateway API bundle and everything it creates are retained", async () => {
         const bundle = dev.get("gateway-api-bundle");
         assert.equal(bundle.retainOnDelete, true);
-        assert.deepEqual(bundle.transforms, [retainChildren]);
+        // the first transform labels the objects as the stack's (test/ownership.test.ts), the second keeps them
+        assert.equal(bundle.transforms.length, 2);
+        assert.equal(bundle.transforms[1], retainChildren);
         const child = await retainChildren({
             type: "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition",
             name: "gateway-api-bundle:gateways.gateway.networking.k8s.io",
@@ -105,7 +107,8 @@ describe("lifecycle in the program", () => {
         });
         const bundle = prod.get("gateway-api-bundle");
         assert.notEqual(bundle.retainOnDelete, true);
-        assert.deepEqual(bundle.transforms, []);
+        assert.equal(bundle.transforms.length, 1, "only the labels, no retention");
+        assert.ok(!bundle.transforms.includes(retainChildren));
         const cleanup = prod.get("istio-crd-cleanup", "command:local:Command");
         assert.equal(cleanup.parent, "istio");
         assert.equal(cleanup.inputs.create, undefined, "it acts only on delete");
@@ -118,6 +121,12 @@ describe("lifecycle in the program", () => {
         for (const r of prod.resources.filter((x) => x.custom && /security|networking|telemetry/.test(x.type))) {
             assert.ok(prod.waitsFor(r.name).has("istio-base"), `${r.name} would outlive istio-base on destroy`);
         }
+    });
+
+    it("adds no CRD cleanup on kind, whose CRDs go with the cluster, so destroy works with the cluster already gone", async () => {
+        const run = await runStack("dev", { "istio-mesh:istio": { removeCrdsOnDestroy: true } });
+        assert.equal(run.find("istio-crd-cleanup"), undefined);
+        assert.notEqual(run.get("gateway-api-bundle").retainOnDelete, true, "the bundle itself is not kept");
     });
 
     it("makes every Istio object wait for istiod, so destroy deletes them before the control plane", () => {
