@@ -1,10 +1,13 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { KIND_NODE_IMAGE } from "./versions";
+import { parse as parseYaml } from "yaml";
+import { GATEWAY_API_VERSION, KIND_NODE_IMAGE } from "./versions";
 import { exposedPorts, PORT_ROLES, PortRole } from "./ports";
 import { hostForListenAddress } from "./urls";
+import { isRegistryHost } from "./kindScripts";
 
 /** Where the cluster comes from: a local kind cluster, or one the user already has. */
 export type ClusterMode = "kind" | "existing";
@@ -173,6 +176,17 @@ export interface StackConfig {
     readonly observability: ObservabilitySettings;
     /** Check the deployment from this machine once it is up. */
     readonly verifyDeployment: boolean;
+    /** Settings that are allowed but expose something; the program prints them on every run. */
+    readonly warnings: readonly string[];
+}
+
+/**
+ * A secret config value as it arrives: its text, read to check it, and whether it was set with
+ * `--secret`. It leaves validation only wrapped in `pulumi.secret`.
+ */
+export interface SecretInput {
+    readonly value: string;
+    readonly secret: boolean;
 }
 
 /** Config values as they arrive, before validation. Scalars are strings, objects are unchecked. */
@@ -182,12 +196,12 @@ export interface RawConfig {
     readonly clusterName?: string;
     readonly meshMode?: string;
     readonly kubeContext?: string;
-    readonly kubeconfig?: pulumi.Output<string>;
+    readonly kubeconfig?: SecretInput;
     /** Content of the default kubeconfig file, read only when clusterMode is existing and no kubeconfig is set. */
     readonly kubeconfigFile?: { readonly path: string; readonly content?: string };
     readonly verifyDeployment?: string;
-    readonly ingressTlsCert?: pulumi.Output<string>;
-    readonly ingressTlsKey?: pulumi.Output<string>;
+    readonly ingressTlsCert?: SecretInput;
+    readonly ingressTlsKey?: SecretInput;
     readonly kind?: unknown;
     readonly istio?: unknown;
     readonly bookinfo?: unknown;
@@ -227,8 +241,13 @@ const MAX_WORKERS = 5;
 /** Collects problems with the `key must ... (got value). Fix: ...` phrasing. */
 class Problems {
     readonly list: string[] = [];
+    /** What is allowed but exposes something: printed as warnings on every run. */
+    readonly warnings: string[] = [];
     add(message: string): void {
         this.list.push(message);
+    }
+    warn(message: string): void {
+        this.warnings.push(message);
     }
 }
 
@@ -330,6 +349,18 @@ function isCidr(value: string): boolean {
     return /^[0-9a-fA-F:]+$/.test(addr) && addr.includes(":") && Number(bits) <= 128;
 }
 
+/** An http(s) URL that a hosts.toml can hold as it is: no spaces, quotes, backslashes or control characters. */
+function isMirrorEndpoint(value: string): boolean {
+    const control = [...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+    if (control || /[\s"'\\]/.test(value)) return false;
+    try {
+        const u = new URL(value);
+        return (u.protocol === "http:" || u.protocol === "https:") && u.hostname !== "";
+    } catch {
+        return false;
+    }
+}
+
 function validateKind(p: Problems, raw: unknown): KindSettings {
     const k = section(p, "kind", raw);
     onlyKeys(p, "kind", k, [
@@ -379,17 +410,29 @@ function validateKind(p: Problems, raw: unknown): KindSettings {
         if (!Array.isArray(k.registryMirrors)) {
             p.add(`kind.registryMirrors must be a list of {registry, endpoint} (got ${show(k.registryMirrors)}).`);
         } else {
+            const seen = new Set<string>();
             k.registryMirrors.forEach((m: unknown, i: number) => {
                 const key = `kind.registryMirrors[${i}]`;
                 if (!isObject(m) || typeof m.registry !== "string" || typeof m.endpoint !== "string") {
                     p.add(`${key} must be {registry: "docker.io", endpoint: "http://host:5000"} (got ${show(m)}).`);
                     return;
                 }
-                if (!/^[a-z0-9.-]+(:\d+)?$/.test(m.registry)) {
-                    p.add(`${key}.registry must be a registry host such as "docker.io" (got ${show(m.registry)}).`);
+                onlyKeys(p, key, m, ["registry", "endpoint"]);
+                const port = /:(\d+)$/.exec(m.registry)?.[1];
+                if (!isRegistryHost(m.registry) || (port !== undefined && (Number(port) < 1 || Number(port) > 65535))) {
+                    p.add(
+                        `${key}.registry must be a registry host, with a port from 1 to 65535 if any, such as "docker.io" or "registry.local:5000" (got ${show(m.registry)}).`,
+                    );
+                } else if (seen.has(m.registry)) {
+                    p.add(
+                        `${key}.registry repeats a registry mirrored above (got ${show(m.registry)}). Fix: keep one mirror per registry.`,
+                    );
                 }
-                if (!/^https?:\/\/[^\s/]+/.test(m.endpoint)) {
-                    p.add(`${key}.endpoint must be an http:// or https:// URL (got ${show(m.endpoint)}).`);
+                seen.add(m.registry);
+                if (!isMirrorEndpoint(m.endpoint)) {
+                    p.add(
+                        `${key}.endpoint must be an http:// or https:// URL without spaces, quotes or control characters (got ${show(m.endpoint)}).`,
+                    );
                 }
                 registryMirrors.push({ registry: m.registry, endpoint: m.endpoint });
             });
@@ -430,7 +473,7 @@ function validateResources(p: Problems, key: string, raw: unknown, fallback: Res
     };
 }
 
-function validateIstio(p: Problems, rawMode: string | undefined, raw: unknown): IstioSettings {
+function validateIstio(p: Problems, rawMode: string | undefined, raw: unknown, fileExists: (file: string) => boolean): IstioSettings {
     const mode = oneOf<MeshMode>(
         p,
         "meshMode",
@@ -491,6 +534,21 @@ function validateIstio(p: Problems, rawMode: string | undefined, raw: unknown): 
         channel: oneOf<"standard" | "experimental">(p, "istio.gatewayApi.channel", ga.channel, ["standard", "experimental"], "standard"),
         localFile: ga.localFile === undefined ? undefined : str(p, "istio.gatewayApi.localFile", ga.localFile, ""),
     };
+    const localFix = `Fix: download standard-install.yaml of Gateway API ${GATEWAY_API_VERSION} and pulumi config set --path istio.gatewayApi.localFile ./standard-install.yaml`;
+    if (gatewayApi.localFile !== undefined && gatewayApi.localFile !== "") {
+        if (/^[a-z][a-z0-9+.-]*:\/\//i.test(gatewayApi.localFile)) {
+            p.add(
+                `istio.gatewayApi.localFile must be a file on this machine (got ${show(gatewayApi.localFile)}): a URL would bring the CRDs unpinned and, over http, unauthenticated; the stack already applies the pinned release asset by default. ${localFix}`,
+            );
+        } else if (!fileExists(gatewayApi.localFile)) {
+            p.add(`istio.gatewayApi.localFile must exist (got ${show(gatewayApi.localFile)}, which is not there). ${localFix}`);
+        }
+        if (!gatewayApi.install) {
+            p.add(
+                `istio.gatewayApi.localFile is set but istio.gatewayApi.install is false (got a file nothing would apply). Fix: pulumi config rm --path istio.gatewayApi.localFile`,
+            );
+        }
+    }
 
     const ev = section(p, "istio.extraValues", i.extraValues);
     onlyKeys(p, "istio.extraValues", ev, ["base", "istiod", "cni", "ztunnel", "gateway"]);
@@ -570,12 +628,48 @@ export function defaultHostnames(kind: { readonly listenAddress: string } | unde
     return host === "localhost" ? ["localhost"] : ["*"];
 }
 
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----/;
+const PEM_PRIVATE_KEY = /-----BEGIN (RSA |EC |ENCRYPTED )?PRIVATE KEY-----/;
+
+/**
+ * Whether the ingress certificate and key are PEM, in the right keys, and belong together (Node's
+ * X509Certificate.checkPrivateKey). Messages never quote the key or the certificate.
+ */
+function checkTls(p: Problems, cert: string, key: string): boolean {
+    const fix = "Fix: pulumi config set --secret ingressTlsCert < tls.crt && pulumi config set --secret ingressTlsKey < tls.key";
+    if (PEM_PRIVATE_KEY.test(cert) && PEM_CERTIFICATE.test(key)) {
+        p.add(`ingressTlsCert and ingressTlsKey are swapped (got a private key as the certificate and a certificate as the key). ${fix}`);
+        return false;
+    }
+    let ok = true;
+    if (!PEM_CERTIFICATE.test(cert)) {
+        p.add(`ingressTlsCert must be a PEM certificate (-----BEGIN CERTIFICATE-----) (got something else). ${fix}`);
+        ok = false;
+    }
+    if (!PEM_PRIVATE_KEY.test(key)) {
+        p.add(`ingressTlsKey must be a PEM private key (-----BEGIN PRIVATE KEY-----) (got something else). ${fix}`);
+        ok = false;
+    }
+    if (!ok) return false;
+    try {
+        const certificate = new crypto.X509Certificate(cert);
+        if (!certificate.checkPrivateKey(crypto.createPrivateKey(key))) {
+            p.add(`ingressTlsKey does not belong to ingressTlsCert (got a key of another certificate). ${fix}`);
+            return false;
+        }
+    } catch (e) {
+        p.add(`ingressTlsCert and ingressTlsKey could not be read (got ${(e as Error).message}). ${fix}`);
+        return false;
+    }
+    return true;
+}
+
 function validateBookinfo(
     p: Problems,
     raw: unknown,
     kind: KindSettings | undefined,
-    tlsCert: pulumi.Output<string> | undefined,
-    tlsKey: pulumi.Output<string> | undefined,
+    tlsCert: SecretInput | undefined,
+    tlsKey: SecretInput | undefined,
 ): BookinfoSettings {
     const b = section(p, "bookinfo", raw);
     onlyKeys(p, "bookinfo", b, [
@@ -651,9 +745,19 @@ function validateBookinfo(
             p.add(
                 `bookinfo.tls is true but ingressTlsCert and ingressTlsKey are not both set (got ${tlsCert ? "a certificate" : "no certificate"} and ${tlsKey ? "a key" : "no key"}). Fix: pulumi config set --secret ingressTlsCert < tls.crt && pulumi config set --secret ingressTlsKey < tls.key`,
             );
-        } else {
-            tls = { certificate: tlsCert, privateKey: tlsKey };
+        } else if (checkTls(p, tlsCert.value, tlsKey.value)) {
+            tls = { certificate: pulumi.secret(tlsCert.value), privateKey: pulumi.secret(tlsKey.value) };
         }
+    } else if (tlsCert || tlsKey) {
+        p.add(
+            `${tlsCert ? "ingressTlsCert" : "ingressTlsKey"} is set but bookinfo.tls is false (got a ${tlsCert ? "certificate" : "key"} nothing would serve). Fix: pulumi config set --path bookinfo.tls true, or pulumi config rm ingressTlsCert and ingressTlsKey`,
+        );
+    }
+    const authorization = bool(p, "bookinfo.authorization", b.authorization, true);
+    if (extAuthz && !authorization) {
+        p.add(
+            `bookinfo.extAuthz needs bookinfo.authorization true (got authorization false): the authorizer is consulted by a CUSTOM AuthorizationPolicy, which the stack creates only with authorization on, so nothing would ask it. Fix: pulumi config set --path bookinfo.authorization true, or remove bookinfo.extAuthz`,
+        );
     }
     return {
         enabled,
@@ -665,7 +769,7 @@ function validateBookinfo(
         timeoutSeconds,
         retries,
         outlierDetection: bool(p, "bookinfo.outlierDetection", b.outlierDetection, true),
-        authorization: bool(p, "bookinfo.authorization", b.authorization, true),
+        authorization,
         extAuthz,
         tls,
     };
@@ -769,7 +873,7 @@ function validateObservability(p: Problems, raw: unknown, kind: KindSettings | u
  * Validates raw stack config and returns it typed and frozen. Reports every problem at once
  * by throwing a {@link ConfigError}; creates nothing.
  */
-export function validateConfig(raw: RawConfig): StackConfig {
+export function validateConfig(raw: RawConfig, fileExists: (file: string) => boolean = fs.existsSync): StackConfig {
     const p = new Problems();
     const stackFlag = `--stack ${raw.stack}`;
     const clusterMode = oneOf<ClusterMode>(
@@ -788,8 +892,30 @@ export function validateConfig(raw: RawConfig): StackConfig {
     }
     let kind: KindSettings | undefined;
     let existing: ExistingSettings | undefined;
+    // Secrets set without --secret sit in plain text in Pulumi.<stack>.yaml (and in the repository).
+    for (const [key, input] of [
+        ["kubeconfig", raw.kubeconfig],
+        ["ingressTlsCert", raw.ingressTlsCert],
+        ["ingressTlsKey", raw.ingressTlsKey],
+    ] as const) {
+        if (input && !input.secret) {
+            p.add(
+                `${key} is stored in plain text in Pulumi.${raw.stack}.yaml (got a value set without --secret). Fix: pulumi config rm ${key} ${stackFlag} && pulumi config set --secret ${key} ${stackFlag} < <file>`,
+            );
+        }
+    }
     if (clusterMode === "kind") {
         kind = validateKind(p, raw.kind);
+        for (const [key, set] of [
+            ["kubeconfig", raw.kubeconfig !== undefined],
+            ["kubeContext", raw.kubeContext !== undefined && raw.kubeContext !== ""],
+        ] as const) {
+            if (set) {
+                p.add(
+                    `${key} is set but clusterMode is "kind" (got a ${key} the stack would ignore: it makes its own cluster). Fix: pulumi config rm ${key} ${stackFlag}, or pulumi config set clusterMode existing ${stackFlag}`,
+                );
+            }
+        }
     } else {
         if (raw.kind !== undefined) {
             p.add(
@@ -798,9 +924,13 @@ export function validateConfig(raw: RawConfig): StackConfig {
         }
         const context = raw.kubeContext === undefined || raw.kubeContext === "" ? undefined : raw.kubeContext;
         if (raw.kubeconfig) {
-            existing = { kubeconfig: raw.kubeconfig, context, source: "config" };
+            if (checkKubeconfig(p, raw.kubeconfig.value, context, "the kubeconfig", stackFlag)) {
+                existing = { kubeconfig: pulumi.secret(raw.kubeconfig.value), context, source: "config" };
+            }
         } else if (context && raw.kubeconfigFile?.content !== undefined) {
-            existing = { kubeconfig: pulumi.secret(raw.kubeconfigFile.content), context, source: "file" };
+            if (checkKubeconfig(p, raw.kubeconfigFile.content, context, raw.kubeconfigFile.path, stackFlag)) {
+                existing = { kubeconfig: pulumi.secret(raw.kubeconfigFile.content), context, source: "file" };
+            }
         } else if (context) {
             p.add(
                 `kubeContext is ${show(context)} but no kubeconfig file was found at ${raw.kubeconfigFile?.path ?? "~/.kube/config"} (got nothing). Fix: point KUBECONFIG at your kubeconfig, or pulumi config set --secret kubeconfig ${stackFlag} < path/to/kubeconfig`,
@@ -811,7 +941,7 @@ export function validateConfig(raw: RawConfig): StackConfig {
             );
         }
     }
-    const istio = validateIstio(p, raw.meshMode, raw.istio);
+    const istio = validateIstio(p, raw.meshMode, raw.istio, fileExists);
     if (istio.gateway.kind === "DaemonSet" && clusterMode === "kind" && kind && kind.workers > 0) {
         // The kind port mappings exist only on the control-plane node, so the gateway must run there.
         if (istio.gateway.nodeSelector["ingress-ready"] !== "true") {
@@ -836,8 +966,83 @@ export function validateConfig(raw: RawConfig): StackConfig {
     if (kind) checkHostPorts(p, kind);
     const verifyDeployment = bool(p, "verifyDeployment", declared(p, "verifyDeployment", raw.verifyDeployment), true);
 
+    if (kind && !/^127\./.test(kind.listenAddress)) {
+        p.warn(
+            `kind.listenAddress is ${show(kind.listenAddress)}: every UI and the ingress gateway are reachable from other machines on that network, Prometheus and Jaeger without a login. Keep it "127.0.0.1" unless you mean that.`,
+        );
+    }
+    const open = (observability.gatewayExposure?.sourceRanges ?? []).filter((r) => /\/0$/.test(r));
+    if (open.length > 0) {
+        p.warn(
+            `observability.gatewayExposure.sourceRanges includes ${open.join(" and ")}: the addon UIs are open to every address, Prometheus and Jaeger without a login. Name the ranges of your clients instead.`,
+        );
+    }
     if (p.list.length > 0) throw new ConfigError(p.list);
-    return deepFreeze({ stack: raw.stack, clusterMode, clusterName, kind, existing, istio, bookinfo, observability, verifyDeployment });
+    return deepFreeze({
+        stack: raw.stack,
+        clusterMode,
+        clusterName,
+        kind,
+        existing,
+        istio,
+        bookinfo,
+        observability,
+        verifyDeployment,
+        warnings: p.warnings,
+    });
+}
+
+interface KubeconfigYaml {
+    clusters?: { name?: string }[];
+    contexts?: { name?: string }[];
+    "current-context"?: string;
+}
+
+/**
+ * Whether a kubeconfig names a cluster and the context to use. An empty or unreadable one would
+ * make the provider fall back to the user's current kube context, and install Istio wherever that
+ * points. Messages never quote the kubeconfig: it holds credentials.
+ */
+function checkKubeconfig(p: Problems, content: string, context: string | undefined, source: string, stackFlag: string): boolean {
+    const fix = `Fix: pulumi config set --secret kubeconfig ${stackFlag} < path/to/kubeconfig (the file's content, not its path)`;
+    if (content.trim() === "") {
+        p.add(
+            `kubeconfig is empty (got an empty value in ${source}): the provider would fall back to your current kube context and install Istio wherever it points. ${fix}`,
+        );
+        return false;
+    }
+    let parsed: unknown;
+    try {
+        parsed = parseYaml(content);
+    } catch {
+        parsed = undefined;
+    }
+    if (!isObject(parsed)) {
+        const looksLikePath = !content.includes("\n") && /^[~./]|^[A-Za-z]:\\/.test(content.trim());
+        p.add(
+            `kubeconfig must be a kubeconfig file's content (got ${looksLikePath ? "a file path" : "text that is not a YAML map"} in ${source}). ${fix}`,
+        );
+        return false;
+    }
+    const k = parsed as KubeconfigYaml;
+    const clusters = Array.isArray(k.clusters) ? k.clusters : [];
+    const contexts = (Array.isArray(k.contexts) ? k.contexts : []).map((c) => c?.name).filter((n): n is string => typeof n === "string");
+    if (clusters.length === 0 || contexts.length === 0) {
+        p.add(
+            `kubeconfig must name a cluster and a context (got ${clusters.length} clusters and ${contexts.length} contexts in ${source}). ${fix}`,
+        );
+        return false;
+    }
+    const wanted = context ?? k["current-context"];
+    if (!wanted || !contexts.includes(wanted)) {
+        p.add(
+            context
+                ? `kubeContext must be a context of ${source} (got ${show(context)}; it has ${contexts.map((c) => show(c)).join(", ")}). Fix: pulumi config set kubeContext ${contexts[0]} ${stackFlag}`
+                : `kubeconfig has no current context to use (got ${show(k["current-context"] ?? "")}; it has ${contexts.map((c) => show(c)).join(", ")}). Fix: pulumi config set kubeContext ${contexts[0]} ${stackFlag}`,
+        );
+        return false;
+    }
+    return true;
 }
 
 function deepFreeze<T>(value: T): T {
@@ -854,18 +1059,32 @@ export function defaultKubeconfigPath(env: NodeJS.ProcessEnv = process.env): str
     return first ?? path.join(os.homedir(), ".kube", "config");
 }
 
+/**
+ * Reads a secret key's text and whether it was set with `--secret`. The language host lists the
+ * secret keys in PULUMI_CONFIG_SECRET_KEYS (pulumi sdk/nodejs/cmd/pulumi-language-nodejs/main.go),
+ * which the SDK reads with its isConfigSecret (sdk/nodejs/runtime/config.ts; internal, hence the
+ * narrow cast).
+ */
+function secretInput(key: string): SecretInput | undefined {
+    const fullKey = `${pulumi.getProject()}:${key}`;
+    const value = pulumi.runtime.getConfig(fullKey);
+    if (value === undefined) return undefined;
+    const runtime = pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean };
+    return { value, secret: runtime.isConfigSecret?.(fullKey) ?? true };
+}
+
 /** Reads this stack's config through Pulumi and validates it. The only place that reads config. */
 export function loadConfig(): StackConfig {
     const cfg = new pulumi.Config();
     const clusterMode = cfg.get("clusterMode");
     const kubeContext = cfg.get("kubeContext");
-    const kubeconfig = cfg.getSecret("kubeconfig");
+    const kubeconfig = secretInput("kubeconfig");
     let kubeconfigFile: RawConfig["kubeconfigFile"];
     if (clusterMode === "existing" && !kubeconfig && kubeContext) {
         const file = defaultKubeconfigPath();
         kubeconfigFile = { path: file, content: fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined };
     }
-    return validateConfig({
+    const validated = validateConfig({
         stack: pulumi.getStack(),
         clusterMode,
         clusterName: cfg.get("clusterName"),
@@ -874,11 +1093,13 @@ export function loadConfig(): StackConfig {
         kubeconfig,
         kubeconfigFile,
         verifyDeployment: cfg.get("verifyDeployment"),
-        ingressTlsCert: cfg.getSecret("ingressTlsCert"),
-        ingressTlsKey: cfg.getSecret("ingressTlsKey"),
+        ingressTlsCert: secretInput("ingressTlsCert"),
+        ingressTlsKey: secretInput("ingressTlsKey"),
         kind: cfg.getObject("kind"),
         istio: cfg.getObject("istio"),
         bookinfo: cfg.getObject("bookinfo"),
         observability: cfg.getObject("observability"),
     });
+    for (const warning of validated.warnings) void pulumi.log.warn(warning);
+    return validated;
 }

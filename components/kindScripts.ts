@@ -72,12 +72,17 @@ export function tomlString(value: string): string {
 /** A registry host, with an optional port: the only names that make a directory under certs.d. */
 const REGISTRY_HOST = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:[0-9]{1,5})?$/;
 
+/** Whether a name is a registry host (and port), the only names that make a directory under certs.d. */
+export function isRegistryHost(registry: string): boolean {
+    return REGISTRY_HOST.test(registry);
+}
+
 /**
  * The certs.d directory of a registry. Refuses anything but a host name (and port), whatever
  * the caller checked before: a name such as `..` or `a/b` would write outside certs.d.
  */
 export function certsDirOf(registry: string): string {
-    if (!REGISTRY_HOST.test(registry)) {
+    if (!isRegistryHost(registry)) {
         throw new Error(`registry mirror ${JSON.stringify(registry)} is not a registry host such as "docker.io" or "registry.local:5000"`);
     }
     return `${CERTS_DIR}/${registry}`;

@@ -3,19 +3,17 @@
  * path of blocking waits. The program runs under Pulumi's mocks with the committed stack config,
  * so it needs no cluster, no Pulumi CLI and no state.
  */
-import { runStack } from "../test/harness";
+import { placeholderSecrets, runStack } from "../test/harness";
 import { buildGraph, renderMarkdown, renderMermaid } from "./graphModel";
 import { ENVIRONMENTS } from "./stack";
-
-/** A placeholder kubeconfig for environments on an existing cluster: nothing is contacted. */
-const PLACEHOLDER_KUBECONFIG = "apiVersion: v1\nkind: Config\n# placeholder: the graph is computed under mocks\n";
 
 /** Renders an environment's graph as Markdown (default) or bare Mermaid. */
 export async function graphFor(env: string, format: "markdown" | "mermaid" = "markdown"): Promise<string> {
     if (!(ENVIRONMENTS as readonly string[]).includes(env)) {
         throw new Error(`unknown environment "${env}": use one of ${ENVIRONMENTS.join(", ")}, e.g. npm run graph -- dev`);
     }
-    const run = await runStack(env, { "istio-mesh:kubeconfig": PLACEHOLDER_KUBECONFIG }, { secretKeys: ["istio-mesh:kubeconfig"] });
+    const { extra, secretKeys } = placeholderSecrets(env);
+    const run = await runStack(env, extra, { secretKeys });
     const graph = buildGraph(run.resources);
     return format === "mermaid" ? renderMermaid(graph) : renderMarkdown(env, graph);
 }

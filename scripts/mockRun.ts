@@ -4,12 +4,9 @@
  * one), and which resources a config change touches (the e2e runner's expectation for its routing
  * change). Needs no cluster, no CLI and no state.
  */
-import { runStack } from "../test/harness";
+import { placeholderSecrets, runStack } from "../test/harness";
 import { buildGraph } from "./graphModel";
 import { predictedFromGraph, PredictedPath } from "./timing";
-
-/** A placeholder kubeconfig for environments on an existing cluster: nothing is contacted. */
-const PLACEHOLDER_KUBECONFIG = "apiVersion: v1\nkind: Config\n# placeholder: evaluated under mocks\n";
 
 /** A registered resource as the comparison needs it. */
 export interface RegisteredInputs {
@@ -37,9 +34,7 @@ async function quietly<T>(f: () => Promise<T>): Promise<T> {
 
 /** The critical path `npm run graph -- <env>` predicts, with the graph steps it runs through. */
 export async function predictedPath(env: string): Promise<PredictedPath> {
-    const run = await quietly(() =>
-        runStack(env, { "istio-mesh:kubeconfig": PLACEHOLDER_KUBECONFIG }, { secretKeys: ["istio-mesh:kubeconfig"] }),
-    );
+    const run = await quietly(() => runStack(env, placeholderSecrets(env).extra, { secretKeys: placeholderSecrets(env).secretKeys }));
     return predictedFromGraph(buildGraph(run.resources));
 }
 

@@ -1,4 +1,6 @@
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import {
     allowedCallers,
     anonymousReviewsVersions,
@@ -15,10 +17,13 @@ import {
 import { BookinfoSettings, ConfigError, defaultHostnames, validateConfig } from "../components/config";
 import { INGRESS_GATEWAY_LABELS } from "../components/istioValues";
 import { Manifest } from "../components/meshManifests";
-import { rawConfigFor, resolve, Run, runStack } from "./harness";
+import { EXISTING_KUBECONFIG, rawConfigFor, resolve, Run, runStack } from "./harness";
 import { validateManifest } from "./schemas";
 
 const K = "istio-mesh:";
+/** A certificate and the key that belongs to it. */
+const TLS_CERT = fs.readFileSync(path.join(__dirname, "fixtures", "self-signed.crt"), "utf8");
+const TLS_KEY = fs.readFileSync(path.join(__dirname, "fixtures", "self-signed.key"), "utf8");
 const GATEWAY = { namespace: "istio-ingress", name: "istio-ingressgateway", labels: INGRESS_GATEWAY_LABELS };
 const byKind = (ms: Manifest[], kind: string) => ms.filter((m) => m.kind === kind);
 const spec = (m: Manifest) => m.spec as any;
@@ -113,7 +118,7 @@ describe("Bookinfo objects validate against the schemas", () => {
         ["gateway-api ingress for any host", ingressManifests("gateway-api", ["*"], GATEWAY, false)],
         ["destination rules", [...destinationRules("sidecar", true), ...destinationRules("ambient", false)]],
         ["staging traffic", trafficManifests(settings("staging"))],
-        ["prod traffic", trafficManifests(settings("prod", { [`${K}kubeconfig`]: "x" }))],
+        ["prod traffic", trafficManifests(settings("prod", { [`${K}kubeconfig`]: EXISTING_KUBECONFIG }))],
         [
             "abort fault",
             trafficManifests(settings("dev", { [`${K}bookinfo`]: { ratingsFault: { kind: "abort", percent: 50, httpStatus: 503 } } })),
@@ -185,7 +190,7 @@ describe("Bookinfo routing and security", () => {
     });
 
     it("pins prod to one version with a timeout and retries", () => {
-        const [reviews] = trafficManifests(settings("prod", { [`${K}kubeconfig`]: "x" }));
+        const [reviews] = trafficManifests(settings("prod", { [`${K}kubeconfig`]: EXISTING_KUBECONFIG }));
         const route = spec(reviews).http[0];
         assert.deepEqual(route.route, [{ destination: { host: "reviews", subset: "v2" } }]);
         assert.equal(route.timeout, "10s");
@@ -328,8 +333,8 @@ describe("Bookinfo in the program", () => {
     it("keeps the user's TLS certificate and key secret in the TLS Secret", async () => {
         const run = await runStack("dev", {
             [`${K}bookinfo`]: { tls: true },
-            [`${K}ingressTlsCert`]: "CERT",
-            [`${K}ingressTlsKey`]: "KEY",
+            [`${K}ingressTlsCert`]: TLS_CERT,
+            [`${K}ingressTlsKey`]: TLS_KEY,
         });
         const secret = run.get("bookinfo-tls");
         assert.equal(secret.inputs.metadata.namespace, "istio-ingress");

@@ -1,7 +1,10 @@
 import { strict as assert } from "assert";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, defaultKubeconfigPath, validateConfig } from "../components/config";
-import { rawConfigFor } from "./harness";
+import { EXISTING_KUBECONFIG, rawConfigFor, runStack } from "./harness";
 
 const K = "istio-mesh:";
 
@@ -25,7 +28,7 @@ describe("config validation", () => {
     it("accepts every committed environment (prod with a kubeconfig)", () => {
         assert.deepEqual(problems("dev", {}), []);
         assert.deepEqual(problems("staging", {}), []);
-        assert.deepEqual(problems("prod", { [`${K}kubeconfig`]: "apiVersion: v1" }), []);
+        assert.deepEqual(problems("prod", { [`${K}kubeconfig`]: EXISTING_KUBECONFIG }), []);
     });
 
     it("returns a frozen config", () => {
@@ -87,7 +90,7 @@ describe("config validation", () => {
         expectProblem(
             "dev",
             { [`${K}kind`]: { registryMirrors: [{ registry: "docker.io", endpoint: "mirror:5000" }] } },
-            `kind.registryMirrors[0].endpoint must be an http:// or https:// URL (got "mirror:5000").`,
+            `kind.registryMirrors[0].endpoint must be an http:// or https:// URL without spaces, quotes or control characters (got "mirror:5000").`,
         );
     });
 
@@ -122,14 +125,14 @@ describe("config validation", () => {
     });
 
     it("keeps the existing cluster's kubeconfig secret", async () => {
-        const cfg = validateConfig(rawConfigFor("prod", { [`${K}kubeconfig`]: "apiVersion: v1" }));
+        const cfg = validateConfig(rawConfigFor("prod", { [`${K}kubeconfig`]: EXISTING_KUBECONFIG }));
         assert.equal(await pulumi.isSecret(cfg.existing!.kubeconfig), true);
     });
 
     it("reads a context's kubeconfig from the default file and keeps it secret", async () => {
         const raw = {
             ...rawConfigFor("prod", { [`${K}kubeContext`]: "prod-admin" }),
-            kubeconfigFile: { path: "/home/u/.kube/config", content: "apiVersion: v1" },
+            kubeconfigFile: { path: "/home/u/.kube/config", content: EXISTING_KUBECONFIG.replace(/\bprod\b/g, "prod-admin") },
         };
         const cfg = validateConfig(raw);
         assert.equal(cfg.existing?.context, "prod-admin");
@@ -142,7 +145,7 @@ describe("config validation", () => {
     });
 
     it("rejects kind settings on an existing cluster", () => {
-        const found = problems("prod", { [`${K}kubeconfig`]: "x", [`${K}kind`]: { workers: 1 } });
+        const found = problems("prod", { [`${K}kubeconfig`]: EXISTING_KUBECONFIG, [`${K}kind`]: { workers: 1 } });
         assert.ok(
             found.some((f) => f.startsWith('kind is set but clusterMode is "existing"')),
             found.join("\n"),
@@ -150,7 +153,7 @@ describe("config validation", () => {
     });
 
     it("asks for the source ranges before exposing the addon UIs through the gateway, and only on existing clusters", () => {
-        const prod = { [`${K}kubeconfig`]: "apiVersion: v1" };
+        const prod = { [`${K}kubeconfig`]: EXISTING_KUBECONFIG };
         expectProblem(
             "prod",
             { ...prod, [`${K}observability`]: { gatewayExposure: {} } },
@@ -175,5 +178,173 @@ describe("config validation", () => {
             { ...prod, [`${K}istio`]: { removeCrdsOnDestroy: "yes" } },
             'istio.removeCrdsOnDestroy must be true or false (got "yes").',
         );
+    });
+});
+
+describe("config validation: secrets and the cluster they point at", () => {
+    const CERT = fs.readFileSync(path.join(__dirname, "fixtures", "self-signed.crt"), "utf8");
+    const KEY = fs.readFileSync(path.join(__dirname, "fixtures", "self-signed.key"), "utf8");
+    const FIX = "Fix: pulumi config set --secret kubeconfig --stack prod < path/to/kubeconfig (the file's content, not its path)";
+    const prod = (kubeconfig: string, extra: Record<string, unknown> = {}) =>
+        problems("prod", { [`${K}kubeconfig`]: kubeconfig, ...extra });
+
+    it("refuses an empty kubeconfig, which would send Istio to the current kube context", () => {
+        assert.deepEqual(prod("  \n"), [
+            `kubeconfig is empty (got an empty value in the kubeconfig): the provider would fall back to your current kube context and install Istio wherever it points. ${FIX}`,
+        ]);
+    });
+
+    it("refuses a kubeconfig that is a path, not YAML, or names no cluster and context, without quoting it", () => {
+        assert.deepEqual(prod("~/.kube/config"), [
+            `kubeconfig must be a kubeconfig file's content (got a file path in the kubeconfig). ${FIX}`,
+        ]);
+        assert.deepEqual(prod("token: [unclosed"), [
+            `kubeconfig must be a kubeconfig file's content (got text that is not a YAML map in the kubeconfig). ${FIX}`,
+        ]);
+        assert.deepEqual(prod("apiVersion: v1\nkind: Config\nusers: [{name: u, user: {token: s3cr3t}}]\n"), [
+            `kubeconfig must name a cluster and a context (got 0 clusters and 0 contexts in the kubeconfig). ${FIX}`,
+        ]);
+        assert.ok(!prod("apiVersion: v1\nkind: Config\nusers: [{name: u, user: {token: s3cr3t}}]\n").join().includes("s3cr3t"));
+    });
+
+    it("refuses a kubeContext the kubeconfig does not have, naming the contexts it has", () => {
+        assert.deepEqual(prod(EXISTING_KUBECONFIG, { [`${K}kubeContext`]: "staging" }), [
+            `kubeContext must be a context of the kubeconfig (got "staging"; it has "prod"). Fix: pulumi config set kubeContext prod --stack prod`,
+        ]);
+        assert.deepEqual(prod(EXISTING_KUBECONFIG.replace("current-context: prod", "current-context: gone")), [
+            `kubeconfig has no current context to use (got "gone"; it has "prod"). Fix: pulumi config set kubeContext prod --stack prod`,
+        ]);
+    });
+
+    it("refuses secrets stored in plain text, with the --secret command", () => {
+        const raw = rawConfigFor("prod", { [`${K}kubeconfig`]: EXISTING_KUBECONFIG });
+        const found = (() => {
+            try {
+                validateConfig({ ...raw, kubeconfig: { value: EXISTING_KUBECONFIG, secret: false } });
+                return [];
+            } catch (e) {
+                return [...(e as ConfigError).problems];
+            }
+        })();
+        assert.deepEqual(found, [
+            "kubeconfig is stored in plain text in Pulumi.prod.yaml (got a value set without --secret). Fix: pulumi config rm kubeconfig --stack prod && pulumi config set --secret kubeconfig --stack prod < <file>",
+        ]);
+    });
+
+    it("reads whether a key was set with --secret from Pulumi itself", async () => {
+        await assert.rejects(
+            runStack("prod", { [`${K}kubeconfig`]: EXISTING_KUBECONFIG }, { secretKeys: [] }),
+            /kubeconfig is stored in plain text in Pulumi\.prod\.yaml \(got a value set without --secret\)/,
+        );
+    });
+
+    it("refuses a kubeconfig or kube context on kind, which makes its own cluster", () => {
+        assert.deepEqual(problems("dev", { [`${K}kubeconfig`]: EXISTING_KUBECONFIG, [`${K}kubeContext`]: "prod" }), [
+            `kubeconfig is set but clusterMode is "kind" (got a kubeconfig the stack would ignore: it makes its own cluster). Fix: pulumi config rm kubeconfig --stack dev, or pulumi config set clusterMode existing --stack dev`,
+            `kubeContext is set but clusterMode is "kind" (got a kubeContext the stack would ignore: it makes its own cluster). Fix: pulumi config rm kubeContext --stack dev, or pulumi config set clusterMode existing --stack dev`,
+        ]);
+    });
+
+    it("accepts a certificate with its own key, and refuses them swapped, not PEM, or not belonging together", () => {
+        const tls = (cert: string, key: string) =>
+            problems("dev", { [`${K}bookinfo`]: { tls: true }, [`${K}ingressTlsCert`]: cert, [`${K}ingressTlsKey`]: key });
+        const fix = "Fix: pulumi config set --secret ingressTlsCert < tls.crt && pulumi config set --secret ingressTlsKey < tls.key";
+        assert.deepEqual(tls(CERT, KEY), []);
+        assert.deepEqual(tls(KEY, CERT), [
+            `ingressTlsCert and ingressTlsKey are swapped (got a private key as the certificate and a certificate as the key). ${fix}`,
+        ]);
+        assert.deepEqual(tls("cert", KEY), [
+            `ingressTlsCert must be a PEM certificate (-----BEGIN CERTIFICATE-----) (got something else). ${fix}`,
+        ]);
+        const other = crypto
+            .generateKeyPairSync("rsa", { modulusLength: 2048 })
+            .privateKey.export({ type: "pkcs8", format: "pem" })
+            .toString();
+        assert.deepEqual(tls(CERT, other), [`ingressTlsKey does not belong to ingressTlsCert (got a key of another certificate). ${fix}`]);
+    });
+
+    it("refuses TLS material nothing would serve", () => {
+        assert.deepEqual(problems("dev", { [`${K}ingressTlsCert`]: CERT, [`${K}ingressTlsKey`]: KEY }), [
+            "ingressTlsCert is set but bookinfo.tls is false (got a certificate nothing would serve). Fix: pulumi config set --path bookinfo.tls true, or pulumi config rm ingressTlsCert and ingressTlsKey",
+        ]);
+    });
+});
+
+describe("config validation: what would reach a shell, a file, or nobody", () => {
+    const mirror = (m: unknown) => problems("dev", { [`${K}kind`]: { registryMirrors: [m] } });
+
+    it("refuses registry mirrors that would write outside certs.d or a line of their own into hosts.toml", () => {
+        assert.deepEqual(mirror({ registry: "..", endpoint: "http://m:5000" }), [
+            `kind.registryMirrors[0].registry must be a registry host, with a port from 1 to 65535 if any, such as "docker.io" or "registry.local:5000" (got "..").`,
+        ]);
+        assert.deepEqual(mirror({ registry: "registry.local:70000", endpoint: "http://m:5000" }), [
+            `kind.registryMirrors[0].registry must be a registry host, with a port from 1 to 65535 if any, such as "docker.io" or "registry.local:5000" (got "registry.local:70000").`,
+        ]);
+        assert.deepEqual(mirror({ registry: "docker.io", endpoint: 'http://m:5000"]\n  skip_verify = true' }), [
+            `kind.registryMirrors[0].endpoint must be an http:// or https:// URL without spaces, quotes or control characters (got "http://m:5000\\"]\\n  skip_verify = true").`,
+        ]);
+        assert.deepEqual(mirror({ registry: "docker.io", endpoint: "http://m:5000", insecure: true }), [
+            `kind.registryMirrors[0].insecure is not a known setting (got true). Fix: use one of registry, endpoint.`,
+        ]);
+        assert.deepEqual(
+            problems("dev", {
+                [`${K}kind`]: {
+                    registryMirrors: [
+                        { registry: "docker.io", endpoint: "http://a:5000" },
+                        { registry: "docker.io", endpoint: "http://b:5000" },
+                    ],
+                },
+            }),
+            [`kind.registryMirrors[1].registry repeats a registry mirrored above (got "docker.io"). Fix: keep one mirror per registry.`],
+        );
+        assert.deepEqual(mirror({ registry: "registry.local:5000", endpoint: "https://cache.example.com/v2" }), []);
+    });
+
+    it("refuses a Gateway API bundle from a URL, or from a file that is not there", () => {
+        const fix =
+            "Fix: download standard-install.yaml of Gateway API v1.5.1 and pulumi config set --path istio.gatewayApi.localFile ./standard-install.yaml";
+        const local = (localFile: string, exists: boolean) => {
+            try {
+                validateConfig(rawConfigFor("dev", { [`${K}istio`]: { gatewayApi: { localFile } } }), () => exists);
+                return [];
+            } catch (e) {
+                return [...(e as ConfigError).problems];
+            }
+        };
+        assert.deepEqual(local("http://example.com/standard-install.yaml", true), [
+            `istio.gatewayApi.localFile must be a file on this machine (got "http://example.com/standard-install.yaml"): a URL would bring the CRDs unpinned and, over http, unauthenticated; the stack already applies the pinned release asset by default. ${fix}`,
+        ]);
+        assert.deepEqual(local("./standard-install.yaml", false), [
+            `istio.gatewayApi.localFile must exist (got "./standard-install.yaml", which is not there). ${fix}`,
+        ]);
+        assert.deepEqual(local("./standard-install.yaml", true), []);
+    });
+
+    it("refuses settings nothing would use: a local bundle with install off, an authorizer with authorization off", () => {
+        assert.ok(
+            problems("dev", { [`${K}istio`]: { gatewayApi: { install: false, localFile: __filename } } }).includes(
+                "istio.gatewayApi.localFile is set but istio.gatewayApi.install is false (got a file nothing would apply). Fix: pulumi config rm --path istio.gatewayApi.localFile",
+            ),
+        );
+        const extAuthz = { name: "ext-authz", service: "authz.auth.svc.cluster.local", port: 9000 };
+        assert.deepEqual(problems("dev", { [`${K}bookinfo`]: { extAuthz, authorization: false } }), [
+            "bookinfo.extAuthz needs bookinfo.authorization true (got authorization false): the authorizer is consulted by a CUSTOM AuthorizationPolicy, which the stack creates only with authorization on, so nothing would ask it. Fix: pulumi config set --path bookinfo.authorization true, or remove bookinfo.extAuthz",
+        ]);
+    });
+
+    it("warns, on every run, about UIs opened beyond this machine or to every address", () => {
+        assert.deepEqual(validateConfig(rawConfigFor("dev")).warnings, []);
+        assert.deepEqual(validateConfig(rawConfigFor("dev", { [`${K}kind`]: { listenAddress: "192.168.1.10" } })).warnings, [
+            `kind.listenAddress is "192.168.1.10": every UI and the ingress gateway are reachable from other machines on that network, Prometheus and Jaeger without a login. Keep it "127.0.0.1" unless you mean that.`,
+        ]);
+        const exposed = validateConfig(
+            rawConfigFor("prod", {
+                [`${K}kubeconfig`]: EXISTING_KUBECONFIG,
+                [`${K}observability`]: { gatewayExposure: { sourceRanges: ["203.0.113.0/24", "0.0.0.0/0", "::/0"] } },
+            }),
+        );
+        assert.deepEqual(exposed.warnings, [
+            "observability.gatewayExposure.sourceRanges includes 0.0.0.0/0 and ::/0: the addon UIs are open to every address, Prometheus and Jaeger without a login. Name the ranges of your clients instead.",
+        ]);
     });
 });

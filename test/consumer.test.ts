@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import * as path from "path";
-import { inputValue, resolve, runProgram, runStack, StackReferenceMock } from "./harness";
+import { EXISTING_KUBECONFIG, inputValue, resolve, runProgram, runStack, StackReferenceMock } from "./harness";
 import * as pulumi from "@pulumi/pulumi";
 import {
     meshStackOutputs,
@@ -127,7 +127,7 @@ describe("outputs contract", () => {
         for (const [env, extra] of [
             ["dev", {}],
             ["dev", withHeadlamp],
-            ["prod", { "istio-mesh:kubeconfig": "apiVersion: v1\nkind: Config\n" }],
+            ["prod", { "istio-mesh:kubeconfig": EXISTING_KUBECONFIG }],
         ] as const) {
             const run = await runStack(env, extra);
             assert.deepEqual(Object.keys(run.outputs).sort(), [...OUTPUT_NAMES].sort(), env);

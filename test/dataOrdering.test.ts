@@ -1,5 +1,7 @@
 import { strict as assert } from "assert";
-import { Recorded, Run, runStack } from "./harness";
+import * as fs from "fs";
+import * as path from "path";
+import { EXISTING_KUBECONFIG, Recorded, Run, runStack } from "./harness";
 
 const K = "istio-mesh:";
 
@@ -16,8 +18,8 @@ describe("objects in the gateway and addon namespaces are ordered by data", () =
     it("puts Bookinfo's Gateway API Gateway and its TLS Secret into istio-ingress through the Namespace resource", async () => {
         const run = await runStack("dev", {
             [`${K}bookinfo`]: { ingressApi: "gateway-api", tls: true },
-            [`${K}ingressTlsCert`]: "CERT",
-            [`${K}ingressTlsKey`]: "KEY",
+            [`${K}ingressTlsCert`]: fs.readFileSync(path.join(__dirname, "fixtures", "self-signed.crt"), "utf8"),
+            [`${K}ingressTlsKey`]: fs.readFileSync(path.join(__dirname, "fixtures", "self-signed.key"), "utf8"),
         });
         const gateway = run.get("bookinfo-gateway-bookinfo-gateway");
         assert.equal(gateway.type, "kubernetes:gateway.networking.k8s.io/v1:Gateway");
@@ -33,7 +35,7 @@ describe("objects in the gateway and addon namespaces are ordered by data", () =
         let run: Run;
         before(async () => {
             run = await runStack("prod", {
-                [`${K}kubeconfig`]: "apiVersion: v1\nkind: Config\n",
+                [`${K}kubeconfig`]: EXISTING_KUBECONFIG,
                 [`${K}observability`]: { gatewayExposure: { sourceRanges: ["203.0.113.0/24"] } },
             });
         });

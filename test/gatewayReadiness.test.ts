@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import { GatewayTarget, nodePortUrl, probeGatewayPods, probeLoadBalancer, waitForGateway } from "../components/gatewayReadiness";
 import { KubeApi } from "../components/meshReadiness";
 import { ConfigError, validateConfig } from "../components/config";
-import { inputValue, LOAD_BALANCER_IP, rawConfigFor, resolve, Run, runStack } from "./harness";
+import { EXISTING_KUBECONFIG, inputValue, LOAD_BALANCER_IP, rawConfigFor, resolve, Run, runStack } from "./harness";
 
 const TARGET: GatewayTarget = {
     namespace: "istio-ingress",
@@ -109,7 +109,7 @@ describe("ingress gateway on an existing cluster", () => {
 });
 
 describe("ingress gateway exposure in the program", () => {
-    const KUBECONFIG = { "istio-mesh:kubeconfig": "apiVersion: v1\nkind: Config\n" };
+    const KUBECONFIG = { "istio-mesh:kubeconfig": EXISTING_KUBECONFIG };
     let prod: Run;
     before(async () => {
         prod = await runStack("prod", KUBECONFIG);

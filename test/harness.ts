@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { RawConfig } from "../components/config";
+import { RawConfig, SecretInput } from "../components/config";
 
 /** Project root, for reading the committed Pulumi.yaml and Pulumi.<env>.yaml. */
 export const ROOT = path.resolve(__dirname, "..");
@@ -42,6 +42,18 @@ export const FAKE_KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n# fa
 export const FAKE_PASSWORD = "mock-random-password";
 /** The token the mocked token controller puts into a service-account-token Secret. */
 export const FAKE_SA_TOKEN = "mock-service-account-token";
+/**
+ * A kubeconfig for an existing cluster, as a user would set it (`pulumi config set --secret
+ * kubeconfig`): the stack checks that it names a cluster and a context. Nothing contacts it.
+ */
+export const EXISTING_KUBECONFIG = `apiVersion: v1
+kind: Config
+clusters: [{name: prod, cluster: {server: "https://203.0.113.1:6443"}}]
+users: [{name: admin, user: {token: placeholder}}]
+contexts: [{name: prod, context: {cluster: prod, user: admin}}]
+current-context: prod
+`;
+
 /** A kubeconfig for a local fake API server (plain HTTP, token auth), as the scripts receive it. */
 export function kubeconfigFor(server: string): string {
     return `apiVersion: v1
@@ -333,9 +345,10 @@ export function rawConfigFor(env: string, extra: Record<string, unknown> = {}): 
         const v = get(k);
         return v === undefined ? undefined : String(v);
     };
-    const secret = (k: string): pulumi.Output<string> | undefined => {
+    // As `pulumi config set --secret` would store them.
+    const secret = (k: string): SecretInput | undefined => {
         const v = get(k);
-        return v === undefined ? undefined : pulumi.secret(String(v));
+        return v === undefined ? undefined : { value: String(v), secret: true };
     };
     return {
         stack: env,
@@ -352,6 +365,16 @@ export function rawConfigFor(env: string, extra: Record<string, unknown> = {}): 
         bookinfo: get("bookinfo"),
         observability: get("observability"),
     };
+}
+
+/**
+ * What an environment needs besides its stack file to evaluate under mocks: a kubeconfig (secret)
+ * when it targets an existing cluster, which a user supplies with `pulumi config set --secret`.
+ */
+export function placeholderSecrets(env: string): { extra: Record<string, unknown>; secretKeys: string[] } {
+    return stackConfig(env)[`${PROJECT}:clusterMode`] === "existing"
+        ? { extra: { [`${PROJECT}:kubeconfig`]: EXISTING_KUBECONFIG }, secretKeys: [`${PROJECT}:kubeconfig`] }
+        : { extra: {}, secretKeys: [] };
 }
 
 /**

@@ -2,11 +2,21 @@ import { strict as assert } from "assert";
 import { parse } from "yaml";
 import { ConfigError, validateConfig } from "../components/config";
 import { apiProxyPath } from "../components/verification";
-import { AUTONAME_SUFFIX, FAKE_SA_TOKEN, inputValue, LOAD_BALANCER_IP, rawConfigFor, resolve, Run, runStack } from "./harness";
+import {
+    AUTONAME_SUFFIX,
+    EXISTING_KUBECONFIG,
+    FAKE_SA_TOKEN,
+    inputValue,
+    LOAD_BALANCER_IP,
+    rawConfigFor,
+    resolve,
+    Run,
+    runStack,
+} from "./harness";
 import { validateManifest } from "./schemas";
 
 const K = "istio-mesh:";
-const KUBECONFIG = "apiVersion: v1\nkind: Config\n";
+const KUBECONFIG = EXISTING_KUBECONFIG;
 const on = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
     [`${K}observability`]: { headlamp: { enabled: true, ...extra } },
 });

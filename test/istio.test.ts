@@ -1,10 +1,13 @@
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { parse } from "yaml";
 import { ISTIO_HELM_REPO, ISTIO_VERSION, gatewayApiCrdUrl } from "../components/versions";
 import { NODE_PORTS } from "../components/ports";
 import { gatewayValues, mergeValues, meshConfig } from "../components/istioValues";
 import { baseUrl, hostForListenAddress, joinUrl, loadBalancerHost } from "../components/urls";
-import { FAKE_KUBECONFIG, inputValue, Run, runStack, resolve } from "./harness";
+import { EXISTING_KUBECONFIG, FAKE_KUBECONFIG, inputValue, resolve, Run, runStack } from "./harness";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const K = "istio-mesh:";
@@ -143,8 +146,12 @@ describe("Istio mesh: options", () => {
     });
 
     it("reads the CRDs from a local file for air-gapped machines", async () => {
-        const run = await runStack("dev", { [`${K}istio`]: { gatewayApi: { localFile: "./crds/standard-install.yaml" } } });
-        assert.equal(run.get("gateway-api-bundle").inputs.file, "./crds/standard-install.yaml");
+        // a file that exists: the config check looks for it
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "crds-")), "standard-install.yaml");
+        fs.writeFileSync(file, "# Gateway API CRDs\n");
+        const run = await runStack("dev", { [`${K}istio`]: { gatewayApi: { localFile: file } } });
+        assert.equal(run.get("gateway-api-bundle").inputs.file, file);
+        fs.rmSync(path.dirname(file), { recursive: true });
     });
 
     it("runs the gateway as a DaemonSet on the tainted control-plane node of a multi-node kind cluster", async () => {
@@ -185,7 +192,7 @@ describe("Istio mesh: options", () => {
     });
 
     it("uses a LoadBalancer on an existing cluster and never pins nodePorts there", async () => {
-        const run = await runStack("prod", { [`${K}kubeconfig`]: "apiVersion: v1" });
+        const run = await runStack("prod", { [`${K}kubeconfig`]: EXISTING_KUBECONFIG });
         const values = run.get("istio-gateway").inputs.values;
         assert.equal(values.service.type, "LoadBalancer");
         assert.ok(values.service.ports.every((p: any) => p.nodePort === undefined));

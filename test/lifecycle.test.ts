@@ -3,7 +3,7 @@ import { inGroup, removeCrds } from "../components/crdRemoval";
 import { KubeApi } from "../components/meshReadiness";
 import { retainChildren } from "../components/gatewayApiCrds";
 import { REMOVE_CRDS_COMMAND } from "../components/istioMesh";
-import { inputValue, Run, runStack } from "./harness";
+import { EXISTING_KUBECONFIG, inputValue, Run, runStack } from "./harness";
 
 const CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
 
@@ -102,7 +102,7 @@ describe("lifecycle in the program", () => {
 
     it("removes every CRD on destroy when istio.removeCrdsOnDestroy is set, after base is gone", async () => {
         const prod = await runStack("prod", {
-            "istio-mesh:kubeconfig": "apiVersion: v1\nkind: Config\n",
+            "istio-mesh:kubeconfig": EXISTING_KUBECONFIG,
             "istio-mesh:istio": { istiod: { replicas: 2, podDisruptionBudget: true }, gateway: { replicas: 2 }, removeCrdsOnDestroy: true },
         });
         const bundle = prod.get("gateway-api-bundle");

@@ -5,14 +5,14 @@ import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { PROJECT_ROOT } from "../components/localScripts";
-import { inputValue, kubeconfigFor, Recorded, Run, runStack } from "./harness";
+import { EXISTING_KUBECONFIG, inputValue, kubeconfigFor, Recorded, Run, runStack } from "./harness";
 
 const K = "istio-mesh:";
 const SCRIPT_LINE = /^node --require ts-node\/register\/transpile-only scripts\/[A-Za-z]+\.ts$/;
 
 /** The committed environments, plus the options that add more commands (the CRD cleanup). */
 async function everyRun(): Promise<Record<string, Run>> {
-    const prodKubeconfig = { [`${K}kubeconfig`]: "apiVersion: v1\nkind: Config\n" };
+    const prodKubeconfig = { [`${K}kubeconfig`]: EXISTING_KUBECONFIG };
     return {
         dev: await runStack("dev"),
         staging: await runStack("staging"),

@@ -6,7 +6,17 @@ import { parse } from "yaml";
 import { GRAFANA_CHART, ISTIO_VERSION, JAEGER_CHART, KIALI_CHART, PROMETHEUS_CHART } from "../components/versions";
 import { NODE_PORTS, STATIC_NODE_PORT_BAND } from "../components/ports";
 import { GRAFANA_VIEWER_SYNC_SCRIPT } from "../components/observabilityValues";
-import { AUTONAME_SUFFIX, FAKE_PASSWORD, FAKE_SA_TOKEN, inputValue, LOAD_BALANCER_IP, resolve, Run, runStack } from "./harness";
+import {
+    AUTONAME_SUFFIX,
+    EXISTING_KUBECONFIG,
+    FAKE_PASSWORD,
+    FAKE_SA_TOKEN,
+    inputValue,
+    LOAD_BALANCER_IP,
+    resolve,
+    Run,
+    runStack,
+} from "./harness";
 import { validateManifest } from "./schemas";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
@@ -241,7 +251,7 @@ describe("observability: switches and safety", () => {
 });
 
 describe("observability: through the ingress gateway on an existing cluster", () => {
-    const KUBECONFIG = "apiVersion: v1\nkind: Config\n";
+    const KUBECONFIG = EXISTING_KUBECONFIG;
     let run: Run;
     before(async () => {
         run = await runStack("prod", {

@@ -7,7 +7,7 @@ import { conflictMessage, findConflicts, GATEWAY_API_POLICY, OwnershipPlan, STAC
 import { OWNERSHIP_COMMAND } from "../components/ownershipCheck";
 import { labelChildren } from "../components/gatewayApiCrds";
 import { PROJECT_ROOT } from "../components/localScripts";
-import { inputValue, kubeconfigFor, Run, runStack } from "./harness";
+import { EXISTING_KUBECONFIG, inputValue, kubeconfigFor, Run, runStack } from "./harness";
 
 const PLAN: OwnershipPlan = {
     stack: "prod",
@@ -127,7 +127,7 @@ describe("ownership check in the program", () => {
     let prod: Run;
     let dev: Run;
     before(async () => {
-        prod = await runStack("prod", { "istio-mesh:kubeconfig": "apiVersion: v1\nkind: Config\n" });
+        prod = await runStack("prod", { "istio-mesh:kubeconfig": EXISTING_KUBECONFIG });
         dev = await runStack("dev");
     });
 

@@ -13,7 +13,7 @@ import { strict as assert } from "assert";
 import { spawn } from "child_process";
 import * as path from "path";
 import { OUTPUT_NAMES } from "../components/outputs";
-import { runStack } from "./harness";
+import { EXISTING_KUBECONFIG, runStack } from "./harness";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
 
     // The commands run with the provider's working directory, the project root (components/localScripts.ts).
     const prod = await runStack("prod", {
-        "istio-mesh:kubeconfig": "apiVersion: v1\nkind: Config\n",
+        "istio-mesh:kubeconfig": EXISTING_KUBECONFIG,
         "istio-mesh:istio": { removeCrdsOnDestroy: true },
     });
     const scripts = [

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { parse } from "yaml";
-import { FAKE_KUBECONFIG, inputValue, resolve, Run, runStack } from "./harness";
+import { EXISTING_KUBECONFIG, FAKE_KUBECONFIG, inputValue, resolve, Run, runStack } from "./harness";
 
 const K = "istio-mesh:";
 
@@ -86,10 +86,10 @@ describe("program: prod", () => {
     });
 
     it("registers no kind command and feeds the provider the secret kubeconfig", async () => {
-        const run = await runStack("prod", { [`${K}kubeconfig`]: "apiVersion: v1\nkind: Config\n" });
+        const run = await runStack("prod", { [`${K}kubeconfig`]: EXISTING_KUBECONFIG });
         assert.equal(run.ofType("command:local:Command").filter((c) => c.name.startsWith("kind")).length, 0);
         const [provider] = run.ofType("pulumi:providers:kubernetes");
-        assert.deepEqual(inputValue(provider.inputs.kubeconfig), { value: "apiVersion: v1\nkind: Config\n", secret: true });
+        assert.deepEqual(inputValue(provider.inputs.kubeconfig), { value: EXISTING_KUBECONFIG, secret: true });
         assert.equal(provider.inputs.deleteUnreachable, "false");
         const out = await resolve(run.outputs.kubeconfig as never);
         assert.equal(out.secret, true);

@@ -20,7 +20,7 @@ import {
 import { VERIFY_COMMAND } from "../components/deploymentCheck";
 import { PROJECT_ROOT } from "../components/localScripts";
 import { bookinfoWorkloads } from "../components/bookinfoManifests";
-import { FAKE_KUBECONFIG, inputValue, kubeconfigFor, resolve, Run, runStack } from "./harness";
+import { EXISTING_KUBECONFIG, FAKE_KUBECONFIG, inputValue, kubeconfigFor, resolve, Run, runStack } from "./harness";
 
 const PAGE = "<html><head><title>Simple Bookstore App</title></head><body>The Comedy of Errors</body></html>";
 
@@ -510,7 +510,7 @@ describe("deployment check in the program", () => {
         const sPlan = planOf(staging);
         assert.equal(sPlan.pods?.mode, "ambient");
         assert.deepEqual(sPlan.endpoints[3].target, { via: "url", url: "http://localhost:19090/-/ready" });
-        const prod = await runStack("prod", { "istio-mesh:kubeconfig": "apiVersion: v1\nkind: Config\n" });
+        const prod = await runStack("prod", { "istio-mesh:kubeconfig": EXISTING_KUBECONFIG });
         const pPlan = planOf(prod);
         assert.deepEqual(
             pPlan.endpoints.slice(3).map((e: EndpointCheck) => e.target.via),
