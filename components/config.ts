@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as crypto from "crypto";
+import * as net from "net";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { GATEWAY_API_VERSION, KIND_NODE_IMAGE } from "./versions";
@@ -206,6 +207,74 @@ export interface RawConfig {
     readonly istio?: unknown;
     readonly bookinfo?: unknown;
     readonly observability?: unknown;
+    /** Every config key the stack has (`<namespace>:<key>`), to find the ones nothing reads. @default not checked */
+    readonly keys?: readonly string[];
+    /** Structured keys whose value is not valid JSON or YAML. @default [] */
+    readonly unreadable?: readonly string[];
+}
+
+/** This project's name, the namespace of its config keys (Pulumi.yaml). */
+const PROJECT = "istio-mesh";
+
+/** The keys this project reads, each as `pulumi config set` names it. */
+export const PROJECT_KEYS = [
+    "clusterMode",
+    "clusterName",
+    "meshMode",
+    "kubeContext",
+    "kubeconfig",
+    "verifyDeployment",
+    "ingressTlsCert",
+    "ingressTlsKey",
+    "kind",
+    "istio",
+    "bookinfo",
+    "observability",
+] as const;
+
+/** The structured keys, set with `--path` or as YAML in the stack file. */
+const STRUCTURED_KEYS: readonly string[] = ["kind", "istio", "bookinfo", "observability"];
+
+/** Namespaces of config the stack's providers and Pulumi itself read. */
+const OTHER_NAMESPACES = ["pulumi", "kubernetes", "command", "random"];
+
+/** Levenshtein distance, to name the key a typo most likely meant. */
+function distance(a: string, b: string): number {
+    const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+    for (let j = 1; j <= b.length; j++) d[0][j] = j;
+    for (let i = 1; i <= a.length; i++)
+        for (let j = 1; j <= b.length; j++)
+            d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    return d[a.length][b.length];
+}
+
+/** Config keys nothing reads: a typo, a key stored flat that needed --path, or a misspelt project namespace. */
+function checkKeys(p: Problems, keys: readonly string[], stackFlag: string): void {
+    for (const full of keys) {
+        const colon = full.indexOf(":");
+        const namespace = full.slice(0, colon);
+        const key = full.slice(colon + 1);
+        if (namespace === PROJECT) {
+            if ((PROJECT_KEYS as readonly string[]).includes(key)) continue;
+            const dot = key.indexOf(".");
+            if (dot > 0 && STRUCTURED_KEYS.includes(key.slice(0, dot))) {
+                p.add(
+                    `${full} is stored as a key of its own, which nothing reads (got a flat key with a dot). Fix: pulumi config rm '${key}' ${stackFlag} && pulumi config set --path ${key} <value> ${stackFlag}`,
+                );
+                continue;
+            }
+            const near = [...PROJECT_KEYS].sort(
+                (a, b) => distance(key.toLowerCase(), a.toLowerCase()) - distance(key.toLowerCase(), b.toLowerCase()),
+            )[0];
+            p.add(
+                `${full} is not a setting of this stack (got a key nothing reads). Fix: did you mean ${PROJECT}:${near}? pulumi config rm ${key} ${stackFlag}, then set ${near}.`,
+            );
+        } else if (!OTHER_NAMESPACES.includes(namespace)) {
+            p.add(
+                `${full} is in namespace "${namespace}", which nothing in this stack reads (got a key outside "${PROJECT}:"). Fix: pulumi config rm '${full}' ${stackFlag}, then set it as ${PROJECT}:${key}.`,
+            );
+        }
+    }
 }
 
 /**
@@ -238,6 +307,17 @@ const QUANTITY = /^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
 const IMAGE_REF = /^[a-z0-9]+([._\-/:][a-zA-Z0-9]+)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 const MAX_WORKERS = 5;
 
+/** A Kubernetes label name: an optional DNS-subdomain prefix and "/", then a name of at most 63 characters. */
+function isLabelName(key: string): boolean {
+    const parts = key.split("/");
+    if (parts.length > 2) return false;
+    const [prefix, name] = parts.length === 2 ? parts : [undefined, parts[0]];
+    const nameOk = name.length > 0 && name.length <= 63 && /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(name);
+    const prefixOk =
+        prefix === undefined || (prefix.length <= 253 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(prefix));
+    return nameOk && prefixOk;
+}
+
 /** Collects problems with the `key must ... (got value). Fix: ...` phrasing. */
 class Problems {
     readonly list: string[] = [];
@@ -254,6 +334,8 @@ class Problems {
 function show(value: unknown): string {
     if (value === undefined) return "nothing";
     if (typeof value === "string") return JSON.stringify(value);
+    // JSON writes Infinity and NaN as null, which would misreport what the user wrote.
+    if (typeof value === "number" && !Number.isFinite(value)) return String(value);
     return JSON.stringify(value) ?? String(value);
 }
 
@@ -336,17 +418,29 @@ function stringMap(p: Problems, key: string, value: unknown): Record<string, unk
     return {};
 }
 
+/** A dotted IPv4 address without leading zeros (Node's net.isIPv4 refuses them). */
 function isIPv4(value: string): boolean {
-    const parts = value.split(".");
-    return parts.length === 4 && parts.every((x) => /^\d{1,3}$/.test(x) && Number(x) <= 255);
+    return net.isIPv4(value);
 }
 
-/** An IPv4 or IPv6 address range in CIDR notation. */
+/** An IPv4 or IPv6 range in CIDR notation, as Node parses addresses (one `::`, no leading zeros). */
 function isCidr(value: string): boolean {
     const [addr, bits, ...rest] = value.split("/");
-    if (rest.length > 0 || bits === undefined || !/^\d{1,3}$/.test(bits)) return false;
-    if (isIPv4(addr)) return Number(bits) <= 32;
-    return /^[0-9a-fA-F:]+$/.test(addr) && addr.includes(":") && Number(bits) <= 128;
+    if (rest.length > 0 || bits === undefined || !/^(0|[1-9][0-9]{0,2})$/.test(bits)) return false;
+    if (net.isIPv4(addr)) return Number(bits) <= 32;
+    return net.isIPv6(addr) && Number(bits) <= 128;
+}
+
+/** Keys that would reach an object's prototype when Helm values are merged (mergeValues). */
+const PROTOTYPE_KEYS = ["__proto__", "constructor", "prototype"];
+
+/** The paths of every key in Helm values that names a prototype, e.g. `pilot.__proto__`. */
+function prototypeKeys(value: unknown, at = ""): string[] {
+    if (typeof value !== "object" || value === null) return [];
+    return Object.keys(value).flatMap((k) => {
+        const path = at ? `${at}.${k}` : k;
+        return PROTOTYPE_KEYS.includes(k) ? [path] : prototypeKeys((value as Record<string, unknown>)[k], path);
+    });
 }
 
 /** An http(s) URL that a hosts.toml can hold as it is: no spaces, quotes, backslashes or control characters. */
@@ -395,7 +489,12 @@ function validateKind(p: Problems, raw: unknown): KindSettings {
         );
     }
     const listenAddress = str(p, "kind.listenAddress", k.listenAddress, "127.0.0.1");
-    if (!isIPv4(listenAddress)) {
+    const firstOctet = Number(listenAddress.split(".")[0]);
+    if (isIPv4(listenAddress) && (firstOctet >= 224 || listenAddress === "255.255.255.255")) {
+        p.add(
+            `kind.listenAddress must be an address of this machine, not a multicast or broadcast one (got ${show(listenAddress)}). Fix: pulumi config set --path kind.listenAddress 127.0.0.1`,
+        );
+    } else if (!isIPv4(listenAddress)) {
         p.add(`kind.listenAddress must be an IPv4 address such as "127.0.0.1" (got ${show(listenAddress)}).`);
     }
 
@@ -448,18 +547,29 @@ function validateKind(p: Problems, raw: unknown): KindSettings {
     return { workers, nodeImage, region, zones, listenAddress, hostPorts, registryMirrors, preloadImages, exportKubeconfig };
 }
 
+/** A Kubernetes quantity in its base unit (cores, bytes), to compare requests with limits. */
+function quantityValue(q: string): number {
+    const m = /^([0-9]+(?:\.[0-9]+)?)(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(q);
+    if (!m) return NaN;
+    const factor: Record<string, number> = { m: 1e-3, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+    return Number(m[1]) * (m[2] ? factor[m[2]] : 1);
+}
+
 function validateResources(p: Problems, key: string, raw: unknown, fallback: Resources): Resources {
     if (raw === undefined) return fallback;
     const r = section(p, key, raw);
+    onlyKeys(p, key, r, ["requests", "limits"]);
     const requests = section(p, `${key}.requests`, r.requests);
+    onlyKeys(p, `${key}.requests`, requests, ["cpu", "memory"]);
     const limits = r.limits === undefined ? undefined : section(p, `${key}.limits`, r.limits);
+    if (limits) onlyKeys(p, `${key}.limits`, limits, ["cpu", "memory"]);
     const quantity = (k: string, v: unknown, f: string | undefined): string | undefined => {
         if (v === undefined) return f;
         if (typeof v === "string" && QUANTITY.test(v)) return v;
         p.add(`${k} must be a Kubernetes quantity such as "500m" or "512Mi" (got ${show(v)}).`);
         return f;
     };
-    return {
+    const result: Resources = {
         requests: {
             cpu: quantity(`${key}.requests.cpu`, requests.cpu, fallback.requests.cpu) ?? fallback.requests.cpu,
             memory: quantity(`${key}.requests.memory`, requests.memory, fallback.requests.memory) ?? fallback.requests.memory,
@@ -471,6 +581,17 @@ function validateResources(p: Problems, key: string, raw: unknown, fallback: Res
               }
             : fallback.limits,
     };
+    for (const resource of ["cpu", "memory"] as const) {
+        const request = result.requests[resource];
+        const limit = result.limits?.[resource];
+        // Kubernetes refuses a pod whose limit is below its request, in the middle of the Helm release.
+        if (limit !== undefined && quantityValue(limit) < quantityValue(request)) {
+            p.add(
+                `${key}.limits.${resource} must not be below ${key}.requests.${resource} (got a limit of ${show(limit)} for a request of ${show(request)}). Fix: raise the limit or lower the request.`,
+            );
+        }
+    }
+    return result;
 }
 
 function validateIstio(p: Problems, rawMode: string | undefined, raw: unknown, fileExists: (file: string) => boolean): IstioSettings {
@@ -504,10 +625,27 @@ function validateIstio(p: Problems, rawMode: string | undefined, raw: unknown, f
     const gatewayService = oneOf<GatewayService>(p, "istio.gateway.service", g.service, ["LoadBalancer", "NodePort"], "LoadBalancer");
     const gatewayKind = oneOf<GatewayKind>(p, "istio.gateway.kind", g.kind, ["Deployment", "DaemonSet"], "Deployment");
     const gatewayReplicas = int(p, "istio.gateway.replicas", g.replicas, 1, 1, 10);
+    if (gatewayKind === "DaemonSet" && g.replicas !== undefined) {
+        p.add(
+            `istio.gateway.replicas has no effect on a DaemonSet gateway (got ${show(g.replicas)}): it runs one pod per selected node. Fix: remove istio.gateway.replicas.`,
+        );
+    }
+    if (gatewayKind === "Deployment" && g.nodeSelector !== undefined) {
+        p.add(
+            `istio.gateway.nodeSelector has no effect on a Deployment gateway (got ${show(g.nodeSelector)}): it is read only with istio.gateway.kind DaemonSet. Fix: remove it, or set istio.gateway.kind DaemonSet.`,
+        );
+    }
     let nodeSelector: Record<string, string> = { "ingress-ready": "true" };
     if (g.nodeSelector !== undefined) {
         if (isObject(g.nodeSelector) && Object.values(g.nodeSelector).every((v) => typeof v === "string")) {
             nodeSelector = g.nodeSelector as Record<string, string>;
+            for (const [name, value] of Object.entries(nodeSelector)) {
+                if (!isLabelName(name) || !LABEL_VALUE.test(value) || value.length > 63) {
+                    p.add(
+                        `istio.gateway.nodeSelector entry ${show(name)}: ${show(value)} must be a Kubernetes label name (an optional DNS prefix and "/", then at most 63 letters, digits, "-", "_" or ".") and value. Fix: use a label your nodes carry, such as "ingress-ready": "true".`,
+                    );
+                }
+            }
         } else {
             p.add(`istio.gateway.nodeSelector must map label names to string values (got ${show(g.nodeSelector)}).`);
         }
@@ -559,6 +697,37 @@ function validateIstio(p: Problems, rawMode: string | undefined, raw: unknown, f
         ztunnel: stringMap(p, "istio.extraValues.ztunnel", ev.ztunnel),
         gateway: stringMap(p, "istio.extraValues.gateway", ev.gateway),
     };
+    for (const [chart, values] of Object.entries(extraValues)) {
+        for (const path of prototypeKeys(values)) {
+            p.add(`istio.extraValues.${chart}.${path} is not a Helm value (got a key that names an object's prototype). Fix: remove it.`);
+        }
+    }
+    if (mode === "sidecar") {
+        for (const chart of ["cni", "ztunnel"] as const) {
+            if (Object.keys(extraValues[chart]).length > 0) {
+                p.add(
+                    `istio.extraValues.${chart} has no effect in sidecar mode (got ${show(extraValues[chart])}): the ${chart} chart is installed only in ambient mode. Fix: remove it, or pulumi config set meshMode ambient.`,
+                );
+            }
+        }
+    }
+    // What the stack itself sets and wires together: overriding it through the escape hatch breaks
+    // the wiring (the fixed nodePorts and kind's mappings, the mesh config the addons and the
+    // authorizer are registered in, the settings every chart shares).
+    const owned: Record<keyof typeof extraValues, readonly string[]> = {
+        base: ["global", "defaultRevision"],
+        istiod: ["meshConfig", "global", "profile"],
+        cni: ["global", "profile"],
+        ztunnel: ["global"],
+        gateway: ["service", "global", "kind"],
+    };
+    for (const chart of Object.keys(owned) as (keyof typeof extraValues)[]) {
+        for (const key of owned[chart].filter((k) => Object.prototype.hasOwnProperty.call(extraValues[chart], k))) {
+            p.add(
+                `istio.extraValues.${chart}.${key} is set by the stack itself (got ${show(extraValues[chart][key])}): overriding it would undo what the stack wires together. Fix: remove it and use the stack's own setting (istio.meshConfig, istio.gateway, meshMode) where there is one.`,
+            );
+        }
+    }
     return {
         mode,
         mtls,
@@ -577,6 +746,15 @@ function validateReviews(p: Problems, raw: unknown): ReviewsRouting {
     const r = section(p, "bookinfo.reviews", raw);
     onlyKeys(p, "bookinfo.reviews", r, ["mode", "weights", "version"]);
     const mode = oneOf(p, "bookinfo.reviews.mode", r.mode, ["round-robin", "weighted", "pinned"] as const, "round-robin");
+    const unused = (key: "weights" | "version", needs: string): void => {
+        if (r[key] !== undefined) {
+            p.add(
+                `bookinfo.reviews.${key} has no effect with mode ${show(mode)} (got ${show(r[key])}): it is read only with mode "${needs}". Fix: set bookinfo.reviews.mode to ${needs}, or remove bookinfo.reviews.${key}.`,
+            );
+        }
+    };
+    if (mode !== "weighted") unused("weights", "weighted");
+    if (mode !== "pinned") unused("version", "pinned");
     switch (mode) {
         case "round-robin":
             return { mode };
@@ -609,6 +787,12 @@ function validateFault(p: Problems, raw: unknown): RatingsFault | undefined {
     const kind = oneOf(p, "bookinfo.ratingsFault.kind", f.kind, ["delay", "abort"] as const, "delay");
     const percent = int(p, "bookinfo.ratingsFault.percent", f.percent, 100, 1, 100);
     const user = f.user === undefined ? undefined : str(p, "bookinfo.ratingsFault.user", f.user, "jason");
+    const other = kind === "delay" ? "httpStatus" : "delaySeconds";
+    if (f[other] !== undefined) {
+        p.add(
+            `bookinfo.ratingsFault.${other} has no effect on a ${kind} fault (got ${show(f[other])}). Fix: remove it, or set bookinfo.ratingsFault.kind to ${kind === "delay" ? "abort" : "delay"}.`,
+        );
+    }
     if (kind === "delay") {
         return { kind, percent, delaySeconds: int(p, "bookinfo.ratingsFault.delaySeconds", f.delaySeconds, 7, 1, 60), user };
     }
@@ -689,8 +873,23 @@ function validateBookinfo(
     const enabled = bool(p, "bookinfo.enabled", b.enabled, true);
     const ingressApi = oneOf<IngressApi>(p, "bookinfo.ingressApi", b.ingressApi, ["istio", "gateway-api"], "istio");
     const hostnames = stringList(p, "bookinfo.hostnames", b.hostnames, defaultHostnames(kind));
+    if (b.hostnames !== undefined && hostnames.length === 0) {
+        p.add(
+            `bookinfo.hostnames must name at least one host (got []): Bookinfo would answer to nothing. Fix: remove it for the default, or list your DNS name.`,
+        );
+    }
+    // Gateway API's HTTPRoute takes at most 16 hostnames (its CRD's maxItems); each label at most 63 characters, the name 253.
+    if (ingressApi === "gateway-api" && hostnames.length > 16) {
+        p.add(
+            `bookinfo.hostnames must list at most 16 names with ingressApi "gateway-api" (got ${hostnames.length}). Fix: use a wildcard such as "*.example.com".`,
+        );
+    }
     for (const h of hostnames) {
-        if (h !== "*" && !/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(h)) {
+        const labelsOk = h.split(".").every((l) => l.length <= 63);
+        if (
+            h !== "*" &&
+            (!/^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(h) || h.length > 253 || !labelsOk)
+        ) {
             p.add(`bookinfo.hostnames entry ${show(h)} must be a DNS name such as "bookinfo.example.com".`);
         }
     }
@@ -861,6 +1060,22 @@ function validateObservability(p: Problems, raw: unknown, kind: KindSettings | u
             `observability.kiali needs observability.prometheus (got kiali true, prometheus false). Fix: enable prometheus or disable kiali.`,
         );
     }
+    // Options of an addon that is off would be silently ignored.
+    if (!settings.jaeger && o.tracingSamplingPercent !== undefined) {
+        p.add(
+            `observability.tracingSamplingPercent has no effect with observability.jaeger false (got ${show(o.tracingSamplingPercent)}): nothing receives the traces. Fix: remove it, or turn Jaeger on.`,
+        );
+    }
+    if (!settings.kiali && o.kialiAuth !== undefined) {
+        p.add(
+            `observability.kialiAuth has no effect with observability.kiali false (got ${show(o.kialiAuth)}). Fix: remove it, or turn Kiali on.`,
+        );
+    }
+    if (!settings.headlamp && isObject(o.headlamp) && o.headlamp.access !== undefined) {
+        p.add(
+            `observability.headlamp.access has no effect while Headlamp is off (got ${show(o.headlamp.access)}). Fix: pulumi config set --path observability.headlamp.enabled true, or remove the access.`,
+        );
+    }
     if (settings.kialiAuth === "anonymous" && (!kind || kind.listenAddress !== "127.0.0.1")) {
         p.add(
             `observability.kialiAuth may be "anonymous" only on kind with kind.listenAddress "127.0.0.1" (got ${kind ? show(kind.listenAddress) : "an existing cluster"}). Fix: pulumi config set --path observability.kialiAuth token`,
@@ -876,6 +1091,12 @@ function validateObservability(p: Problems, raw: unknown, kind: KindSettings | u
 export function validateConfig(raw: RawConfig, fileExists: (file: string) => boolean = fs.existsSync): StackConfig {
     const p = new Problems();
     const stackFlag = `--stack ${raw.stack}`;
+    if (raw.keys) checkKeys(p, raw.keys, stackFlag);
+    for (const key of raw.unreadable ?? []) {
+        p.add(
+            `${key} must be an object written as YAML or JSON (got text that does not parse). Fix: write it as YAML under ${PROJECT}:${key}: in Pulumi.${raw.stack}.yaml, or set one setting at a time with pulumi config set --path ${key}.<setting> <value> ${stackFlag}`,
+        );
+    }
     const clusterMode = oneOf<ClusterMode>(
         p,
         "clusterMode",
@@ -1084,8 +1305,19 @@ export function loadConfig(): StackConfig {
         const file = defaultKubeconfigPath();
         kubeconfigFile = { path: file, content: fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined };
     }
+    const unreadable: string[] = [];
+    const object = (key: string): unknown => {
+        try {
+            return cfg.getObject(key);
+        } catch {
+            unreadable.push(key);
+            return undefined;
+        }
+    };
     const validated = validateConfig({
         stack: pulumi.getStack(),
+        keys: Object.keys(pulumi.runtime.allConfig()),
+        unreadable,
         clusterMode,
         clusterName: cfg.get("clusterName"),
         meshMode: cfg.get("meshMode"),
@@ -1095,10 +1327,10 @@ export function loadConfig(): StackConfig {
         verifyDeployment: cfg.get("verifyDeployment"),
         ingressTlsCert: secretInput("ingressTlsCert"),
         ingressTlsKey: secretInput("ingressTlsKey"),
-        kind: cfg.getObject("kind"),
-        istio: cfg.getObject("istio"),
-        bookinfo: cfg.getObject("bookinfo"),
-        observability: cfg.getObject("observability"),
+        kind: object("kind"),
+        istio: object("istio"),
+        bookinfo: object("bookinfo"),
+        observability: object("observability"),
     });
     for (const warning of validated.warnings) void pulumi.log.warn(warning);
     return validated;

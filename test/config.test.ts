@@ -3,7 +3,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, defaultKubeconfigPath, validateConfig } from "../components/config";
+import { ConfigError, defaultKubeconfigPath, RawConfig, validateConfig } from "../components/config";
 import { EXISTING_KUBECONFIG, rawConfigFor, runStack } from "./harness";
 
 const K = "istio-mesh:";
@@ -346,5 +346,140 @@ describe("config validation: what would reach a shell, a file, or nobody", () =>
         assert.deepEqual(exposed.warnings, [
             "observability.gatewayExposure.sourceRanges includes 0.0.0.0/0 and ::/0: the addon UIs are open to every address, Prometheus and Jaeger without a login. Name the ranges of your clients instead.",
         ]);
+    });
+});
+
+describe("config validation: nothing silently ignored, nothing left to fail halfway", () => {
+    const raw = (extra: Record<string, unknown> = {}, more: Partial<RawConfig> = {}): string[] => {
+        try {
+            validateConfig({ ...rawConfigFor("dev", extra), ...more });
+            return [];
+        } catch (e) {
+            return [...(e as ConfigError).problems];
+        }
+    };
+
+    it("names the key a typo meant, the --path form of a flat key, and a misspelt project namespace", () => {
+        const keys = [
+            "istio-mesh:clusterName",
+            "istio-mesh:observabilty",
+            "istio-mesh:meshmode",
+            "istio-mesh:kind.workers",
+            "istio-mes:clusterName",
+            "pulumi:disable-default-providers",
+            "kubernetes:enableServerSideApply",
+        ];
+        assert.deepEqual(raw({}, { keys }), [
+            "istio-mesh:observabilty is not a setting of this stack (got a key nothing reads). Fix: did you mean istio-mesh:observability? pulumi config rm observabilty --stack dev, then set observability.",
+            "istio-mesh:meshmode is not a setting of this stack (got a key nothing reads). Fix: did you mean istio-mesh:meshMode? pulumi config rm meshmode --stack dev, then set meshMode.",
+            "istio-mesh:kind.workers is stored as a key of its own, which nothing reads (got a flat key with a dot). Fix: pulumi config rm 'kind.workers' --stack dev && pulumi config set --path kind.workers <value> --stack dev",
+            `istio-mes:clusterName is in namespace "istio-mes", which nothing in this stack reads (got a key outside "istio-mesh:"). Fix: pulumi config rm 'istio-mes:clusterName' --stack dev, then set it as istio-mesh:clusterName.`,
+        ]);
+    });
+
+    it("reports a structured key that does not parse among the other problems, with a fix", () => {
+        assert.deepEqual(raw({}, { unreadable: ["istio"] }), [
+            "istio must be an object written as YAML or JSON (got text that does not parse). Fix: write it as YAML under istio-mesh:istio: in Pulumi.dev.yaml, or set one setting at a time with pulumi config set --path istio.<setting> <value> --stack dev",
+        ]);
+    });
+
+    it("says Infinity, not null", () => {
+        assert.ok(
+            problems("dev", { [`${K}kind`]: { workers: Infinity } }).includes(
+                "kind.workers must be a whole number between 0 and 5 (got Infinity).",
+            ),
+        );
+    });
+
+    it("refuses settings that have no effect in the combination given", () => {
+        const b = (bookinfo: unknown) => problems("dev", { [`${K}bookinfo`]: bookinfo });
+        assert.deepEqual(b({ reviews: { mode: "round-robin", version: "v2" } }), [
+            `bookinfo.reviews.version has no effect with mode "round-robin" (got "v2"): it is read only with mode "pinned". Fix: set bookinfo.reviews.mode to pinned, or remove bookinfo.reviews.version.`,
+        ]);
+        assert.deepEqual(b({ reviews: { mode: "pinned", version: "v2", weights: { v1: 100 } } }), [
+            `bookinfo.reviews.weights has no effect with mode "pinned" (got {"v1":100}): it is read only with mode "weighted". Fix: set bookinfo.reviews.mode to weighted, or remove bookinfo.reviews.weights.`,
+        ]);
+        assert.deepEqual(b({ ratingsFault: { kind: "abort", percent: 50, httpStatus: 500, delaySeconds: 7 } }), [
+            "bookinfo.ratingsFault.delaySeconds has no effect on a abort fault (got 7). Fix: remove it, or set bookinfo.ratingsFault.kind to delay.",
+        ]);
+        const o = (observability: unknown) => problems("dev", { [`${K}observability`]: observability });
+        assert.deepEqual(o({ jaeger: false, tracingSamplingPercent: 5 }), [
+            "observability.tracingSamplingPercent has no effect with observability.jaeger false (got 5): nothing receives the traces. Fix: remove it, or turn Jaeger on.",
+        ]);
+        assert.deepEqual(o({ kiali: false, kialiAuth: "token" }), [
+            `observability.kialiAuth has no effect with observability.kiali false (got "token"). Fix: remove it, or turn Kiali on.`,
+        ]);
+        assert.deepEqual(o({ headlamp: { access: "edit" } }), [
+            `observability.headlamp.access has no effect while Headlamp is off (got "edit"). Fix: pulumi config set --path observability.headlamp.enabled true, or remove the access.`,
+        ]);
+        const i = (istio: unknown) => problems("dev", { [`${K}istio`]: istio });
+        assert.deepEqual(i({ gateway: { kind: "DaemonSet", replicas: 2 } }), [
+            "istio.gateway.replicas has no effect on a DaemonSet gateway (got 2): it runs one pod per selected node. Fix: remove istio.gateway.replicas.",
+        ]);
+        assert.deepEqual(i({ gateway: { nodeSelector: { "ingress-ready": "true" } } }), [
+            `istio.gateway.nodeSelector has no effect on a Deployment gateway (got {"ingress-ready":"true"}): it is read only with istio.gateway.kind DaemonSet. Fix: remove it, or set istio.gateway.kind DaemonSet.`,
+        ]);
+        assert.deepEqual(i({ extraValues: { cni: { cni: { logLevel: "debug" } } } }), [
+            `istio.extraValues.cni has no effect in sidecar mode (got {"cni":{"logLevel":"debug"}}): the cni chart is installed only in ambient mode. Fix: remove it, or pulumi config set meshMode ambient.`,
+        ]);
+    });
+
+    it("refuses extra values that reach a prototype or undo what the stack sets", () => {
+        const found = problems("dev", {
+            [`${K}istio`]: {
+                extraValues: JSON.parse('{"istiod": {"pilot": {"__proto__": {"polluted": true}}, "meshConfig": {"accessLogFile": ""}}}'),
+            },
+        });
+        assert.deepEqual(found, [
+            "istio.extraValues.istiod.pilot.__proto__ is not a Helm value (got a key that names an object's prototype). Fix: remove it.",
+            `istio.extraValues.istiod.meshConfig is set by the stack itself (got {"accessLogFile":""}): overriding it would undo what the stack wires together. Fix: remove it and use the stack's own setting (istio.meshConfig, istio.gateway, meshMode) where there is one.`,
+        ]);
+        assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    });
+
+    it("refuses what would fail only halfway through pulumi up", () => {
+        assert.deepEqual(problems("dev", { [`${K}bookinfo`]: { hostnames: [] } }), [
+            "bookinfo.hostnames must name at least one host (got []): Bookinfo would answer to nothing. Fix: remove it for the default, or list your DNS name.",
+        ]);
+        const many = Array.from({ length: 17 }, (_, n) => `h${n}.example.com`);
+        assert.ok(
+            problems("dev", { [`${K}bookinfo`]: { ingressApi: "gateway-api", hostnames: many } }).includes(
+                `bookinfo.hostnames must list at most 16 names with ingressApi "gateway-api" (got 17). Fix: use a wildcard such as "*.example.com".`,
+            ),
+        );
+        assert.deepEqual(problems("dev", { [`${K}bookinfo`]: { hostnames: [`${"a".repeat(64)}.example.com`] } }), [
+            `bookinfo.hostnames entry "${"a".repeat(64)}.example.com" must be a DNS name such as "bookinfo.example.com".`,
+        ]);
+        const ranges = (sourceRanges: string[]) =>
+            problems("prod", { [`${K}kubeconfig`]: EXISTING_KUBECONFIG, [`${K}observability`]: { gatewayExposure: { sourceRanges } } });
+        assert.deepEqual(ranges(["1::2::3/64", "010.0.0.0/8"]), [
+            `observability.gatewayExposure.sourceRanges entry "1::2::3/64" must be a CIDR such as "203.0.113.0/24".`,
+            `observability.gatewayExposure.sourceRanges entry "010.0.0.0/8" must be a CIDR such as "203.0.113.0/24".`,
+        ]);
+        assert.deepEqual(ranges(["2001:db8::/32", "10.0.0.0/8"]), []);
+        const listen = (listenAddress: string) => problems("dev", { [`${K}kind`]: { listenAddress } });
+        assert.deepEqual(listen("127.000.0.1"), [`kind.listenAddress must be an IPv4 address such as "127.0.0.1" (got "127.000.0.1").`]);
+        assert.deepEqual(listen("239.1.1.1"), [
+            `kind.listenAddress must be an address of this machine, not a multicast or broadcast one (got "239.1.1.1"). Fix: pulumi config set --path kind.listenAddress 127.0.0.1`,
+        ]);
+        assert.deepEqual(listen("255.255.255.255").length, 1);
+        assert.deepEqual(
+            problems("dev", {
+                [`${K}istio`]: { istiod: { resources: { requests: { cpu: "1", memory: "1Gi" }, limits: { memory: "512Mi" } } } },
+            }),
+            [
+                `istio.istiod.resources.limits.memory must not be below istio.istiod.resources.requests.memory (got a limit of "512Mi" for a request of "1Gi"). Fix: raise the limit or lower the request.`,
+            ],
+        );
+        assert.deepEqual(
+            problems("dev", { [`${K}istio`]: { istiod: { resources: { requests: { cpu: "100m", memory: "1Gi", gpu: "1" } } } } }),
+            [`istio.istiod.resources.requests.gpu is not a known setting (got "1"). Fix: use one of cpu, memory.`],
+        );
+        assert.deepEqual(
+            problems("dev", { [`${K}istio`]: { gateway: { kind: "DaemonSet", nodeSelector: { "ingress ready": "true" } } } }),
+            [
+                `istio.gateway.nodeSelector entry "ingress ready": "true" must be a Kubernetes label name (an optional DNS prefix and "/", then at most 63 letters, digits, "-", "_" or ".") and value. Fix: use a label your nodes carry, such as "ingress-ready": "true".`,
+            ],
+        );
     });
 });
