@@ -341,14 +341,22 @@ export async function executePlan(
     options: {
         projectDefaults: { clusterMode?: string; clusterName?: string };
         predict?: (stack: string) => Promise<PredictedPath>;
-        /** A Kubernetes API client for a kubeconfig, to free the names of interrupted Helm releases. */
+        /** A Kubernetes API client for a kubeconfig: to free the names of interrupted Helm releases, and to see that a cluster answers. */
         kube?: (kubeconfig: string, context?: string) => Promise<KubeApi>;
+        /** How long to wait for a listed kind cluster's API server before a refresh. @default 20 tries, 3 s apart */
+        apiWait?: { readonly tries: number; readonly sleep: (ms: number) => Promise<void> };
     },
 ): Promise<number> {
     let before: PreAction[] = [];
     let replace: readonly string[] = [];
     let clearPending = false;
     let status = 0;
+    /** A kind stack whose cluster `kind get clusters` lists: a refresh needs its API server to answer. */
+    let listedKind: string | undefined;
+    const answers = async (): Promise<boolean> =>
+        listedKind === undefined ? true : kindApiAnswers(listedKind, plan, shell, options.kube, options.apiWait);
+    const notAnswering = (name: string): string =>
+        `kind lists cluster ${name}, but its API server does not answer: its containers are stopped or still starting (docker ps -a --filter name=${name}). A refresh now would take the stack's objects for deleted (deleteUnreachable) and drop them from the state. Start them (docker start ${name}-control-plane) or wait a moment, then run npm run ${NPM_SCRIPT[plan.action]} -- ${plan.stack} again.`;
     for (const step of plan.steps) {
         switch (step.kind) {
             case "command": {
@@ -358,7 +366,7 @@ export async function executePlan(
                 break;
             }
             case "cluster-check": {
-                const decision = checkCluster(plan, step, shell, options.projectDefaults);
+                const { decision, target } = checkCluster(plan, step, shell, options.projectDefaults);
                 if (decision.kind === "stop") {
                     shell.log(`error: ${decision.message}`);
                     return 1;
@@ -366,10 +374,19 @@ export async function executePlan(
                 for (const note of decision.notes) shell.log(note);
                 before = [...decision.before];
                 replace = decision.replace;
+                // No planned refresh means the cluster is there (or the stack is on an existing cluster).
+                if (target?.mode === "kind" && before.length === 0) listedKind = target.clusterName;
+                if (plan.action === "refresh" && listedKind && !(await answers())) {
+                    shell.log(`error: ${notAnswering(listedKind)}`);
+                    return 1;
+                }
                 break;
             }
             case "pending-creates": {
-                const result = await resolvePendingCreates(plan, step, shell, options.kube);
+                // Freeing releases and clearing pending operations needs the cluster, unless it is gone and rebuilt.
+                const live = async (): Promise<string | undefined> =>
+                    listedKind && !(await answers()) ? notAnswering(listedKind) : undefined;
+                const result = await resolvePendingCreates(plan, step, shell, options.kube, before.length > 0, live);
                 if (result.kind === "stop") {
                     shell.log(`error: ${result.message}`);
                     return 1;
@@ -416,6 +433,8 @@ async function resolvePendingCreates(
     step: Extract<Step, { kind: "pending-creates" }>,
     shell: Shell,
     kube: ((kubeconfig: string, context?: string) => Promise<KubeApi>) | undefined,
+    clusterGone: boolean,
+    live: () => Promise<string | undefined>,
 ): Promise<{ kind: "go"; clear: boolean } | { kind: "stop"; message: string }> {
     const exported = shell.capture(step.exportArgv, plan.env);
     if (exported.status !== 0) return { kind: "go", clear: false };
@@ -427,10 +446,20 @@ async function resolvePendingCreates(
     }
     if (pending.length === 0) return { kind: "go", clear: false };
     shell.log(
-        `The last run was interrupted while creating ${pending.length} resource${pending.length === 1 ? "" : "s"}: ${pending.map((p) => p.urn.slice(p.urn.lastIndexOf("::") + 2)).join(", ")}.`,
+        `The last run was interrupted while creating or updating ${pending.length} resource${pending.length === 1 ? "" : "s"}: ${pending.map((p) => p.urn.slice(p.urn.lastIndexOf("::") + 2)).join(", ")}.`,
     );
+    // A kind cluster that is gone is rebuilt from nothing: there are no releases to free.
+    if (clusterGone) return { kind: "go", clear: true };
+    const notLive = await live();
+    if (notLive) return { kind: "stop", message: notLive };
     const releases = pendingReleases(exported.stdout);
     const access = providerAccess(exported.stdout);
+    if (releases.length > 0 && (!access || !kube)) {
+        return {
+            kind: "stop",
+            message: `could not read the stack's kubeconfig from its state to free the Helm releases the interrupted run left in progress (${releases.map((r) => `${r.namespace}/${r.name}`).join(", ")}). Nothing was changed.`,
+        };
+    }
     if (releases.length > 0 && access && kube) {
         try {
             const api = await kube(access.kubeconfig, access.context);
@@ -438,21 +467,52 @@ async function resolvePendingCreates(
                 const removed = await removeReleaseRecords(api, r);
                 if (removed.length > 0) {
                     shell.log(
-                        `Helm release ${r.namespace}/${r.name} was being installed: its records are removed so that it installs again, adopting what it had created.`,
+                        r.operation === "creating"
+                            ? `Helm release ${r.namespace}/${r.name} was being installed: its records are removed so that it installs again, adopting what it had created.`
+                            : `Helm release ${r.namespace}/${r.name} was being upgraded: its unfinished record is removed so that the upgrade runs again from the last deployed revision.`,
                     );
                 }
             }
         } catch (e) {
-            const unreachable = /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|timed out/.test((e as Error).message);
-            if (!unreachable) {
-                return {
-                    kind: "stop",
-                    message: `could not free the Helm releases the interrupted run was installing (${(e as Error).message}). Nothing was changed; check that the cluster answers, then run npm run ${NPM_SCRIPT[plan.action]} -- ${plan.stack} again.`,
-                };
-            }
+            // Never go on to a refresh that cannot reach the cluster: it could drop objects that exist.
+            return {
+                kind: "stop",
+                message: `could not free the Helm releases the interrupted run left in progress (${(e as Error).message}). Nothing was changed; check that the cluster answers, then run npm run ${NPM_SCRIPT[plan.action]} -- ${plan.stack} again.`,
+            };
         }
     }
     return { kind: "go", clear: true };
+}
+
+/**
+ * Whether a listed kind cluster's API server answers (`/readyz`), retried while Docker may still
+ * be starting its containers. `kind get clusters` lists stopped clusters too (kind
+ * pkg/cluster/internal/providers/docker/provider.go, ListClusters: `docker ps -a`).
+ */
+async function kindApiAnswers(
+    name: string,
+    plan: Plan,
+    shell: Shell,
+    kube: ((kubeconfig: string, context?: string) => Promise<KubeApi>) | undefined,
+    wait: { readonly tries: number; readonly sleep: (ms: number) => Promise<void> } = {
+        tries: 20,
+        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    },
+): Promise<boolean> {
+    if (!kube) return false;
+    for (let attempt = 1; attempt <= wait.tries; attempt++) {
+        const kubeconfig = shell.capture(["kind", "get", "kubeconfig", "--name", name], plan.env);
+        if (kubeconfig.status === 0) {
+            try {
+                const api = await kube(kubeconfig.stdout);
+                if ((await api.request("GET", "/readyz")).status === 200) return true;
+            } catch {
+                // not answering yet
+            }
+        }
+        if (attempt < wait.tries) await wait.sleep(3000);
+    }
+    return false;
 }
 
 function checkCluster(
@@ -460,21 +520,26 @@ function checkCluster(
     step: Extract<Step, { kind: "cluster-check" }>,
     shell: Shell,
     defaults: { clusterMode?: string; clusterName?: string },
-): ClusterDecision {
+): { decision: ClusterDecision; target?: ClusterTarget } {
     const config = shell.capture(step.configArgv, plan.env);
     if (config.status !== 0)
-        return { kind: "stop", message: `could not read the stack's config (${step.configArgv.join(" ")}): ${config.stderr.trim()}` };
+        return {
+            decision: {
+                kind: "stop",
+                message: `could not read the stack's config (${step.configArgv.join(" ")}): ${config.stderr.trim()}`,
+            },
+        };
     let target: ClusterTarget;
     try {
         target = clusterTarget(config.stdout, defaults);
     } catch (e) {
-        return { kind: "stop", message: (e as Error).message };
+        return { decision: { kind: "stop", message: (e as Error).message } };
     }
     const once = <T>(f: () => T): (() => T) => {
         let value: { v: T } | undefined;
         return () => (value ??= { v: f() }).v;
     };
-    return decideCluster(plan.action, plan.stack, target, {
+    const decision = decideCluster(plan.action, plan.stack, target, {
         docker: once(() => dockerState(shell.capture(["docker", "info"], plan.env))),
         kind: once(() => kindState(shell.capture(["kind", "get", "clusters"], plan.env))),
         clusterUrn: once(() => {
@@ -482,6 +547,7 @@ function checkCluster(
             return exported.status === 0 ? kindClusterUrn(stateResources(exported.stdout)) : undefined;
         }),
     });
+    return { decision, target };
 }
 
 async function reportTimings(

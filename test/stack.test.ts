@@ -387,12 +387,16 @@ describe("running a command's steps", () => {
         assert.equal(timings.slowest[0].seconds, 108);
     });
 
-    /** dev's state after an up interrupted while installing istiod (a pending create). */
+    /** dev's state after an up interrupted while installing istiod (a pending create), as --show-secrets exports it. */
     const interrupted = (): Captured => {
         const exported = JSON.parse(fixtureText("dev-state.json.gz"));
-        // --show-secrets: the provider's kubeconfig in plain text
         const provider = exported.deployment.resources.find((r: { type: string }) => r.type === "pulumi:providers:kubernetes");
-        provider.inputs = { kubeconfig: "apiVersion: v1\nkind: Config\n", deleteUnreachable: "true" };
+        // A secret input, as pulumi pkg/resource/stack/deployment.go writes it with --show-secrets.
+        const kubeconfig = {
+            "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+            plaintext: JSON.stringify(STATE_KUBECONFIG),
+        };
+        provider.inputs = { kubeconfig, deleteUnreachable: "true" };
         exported.deployment.pending_operations = [
             {
                 type: "creating",
@@ -405,12 +409,19 @@ describe("running a command's steps", () => {
         ];
         return ok(JSON.stringify(exported));
     };
-    /** A cluster holding the records of istiod's half-made install. */
-    function kube(deleted: string[]): (kubeconfig: string) => Promise<KubeApi> {
+    const STATE_KUBECONFIG = "apiVersion: v1\nkind: Config\n# the stack's provider\n";
+    const KIND_KUBECONFIG = "apiVersion: v1\nkind: Config\n# kind get kubeconfig\n";
+    /** A kind cluster whose API server answers /readyz, holding the records of istiod's half-made install. */
+    function cluster(deleted: string[], readyz = 200): (kubeconfig: string) => Promise<KubeApi> {
         return async (kubeconfig) => {
-            assert.equal(kubeconfig, "apiVersion: v1\nkind: Config\n", "the stack's own provider kubeconfig");
+            assert.ok([STATE_KUBECONFIG, KIND_KUBECONFIG].includes(kubeconfig), kubeconfig);
             return {
                 async request(method, p) {
+                    if (p === "/readyz") {
+                        assert.equal(kubeconfig, KIND_KUBECONFIG, "readiness is asked with kind's kubeconfig of the cluster");
+                        return { status: readyz, body: "ok" };
+                    }
+                    assert.equal(kubeconfig, STATE_KUBECONFIG, "releases are freed with the stack's own provider kubeconfig");
                     if (method === "GET") return { status: 200, body: { items: [{ metadata: { name: "sh.helm.release.v1.istiod.v1" } }] } };
                     deleted.push(p);
                     return { status: 200, body: {} };
@@ -418,6 +429,8 @@ describe("running a command's steps", () => {
             };
         };
     }
+    const noWait = { tries: 3, sleep: async () => undefined };
+    const CLEAR = "pulumi refresh --yes --skip-preview --non-interactive --clear-pending-creates --stack dev";
 
     it("after an interrupted deploy, frees the Helm release it was installing and clears the pending operations first", async () => {
         const deleted: string[] = [];
@@ -425,25 +438,57 @@ describe("running a command's steps", () => {
             "pulumi config --json --stack dev": kindConfig("istio-dev"),
             "docker info": ok(""),
             "kind get clusters": ok("istio-dev\n"),
+            "kind get kubeconfig --name istio-dev": ok(KIND_KUBECONFIG),
             "pulumi stack export --stack dev --show-secrets": interrupted(),
         });
         const code = await executePlan(
             planStack("up", "dev", {}, "/p", () => "x"),
             f.shell,
-            { ...defaults, kube: kube(deleted) },
+            {
+                ...defaults,
+                kube: cluster(deleted),
+                apiWait: noWait,
+            },
         );
         assert.equal(code, 0);
         assert.deepEqual(deleted, ["/api/v1/namespaces/istio-system/secrets/sh.helm.release.v1.istiod.v1"]);
         assert.deepEqual(f.ran, [
             "pulumi stack select --create dev",
-            "pulumi refresh --yes --skip-preview --clear-pending-creates --stack dev",
+            CLEAR,
             "pulumi up --yes --stack dev --event-log /p/.pulumi-state/dev.events.jsonl",
         ]);
-        assert.match(f.logs.join("\n"), /The last run was interrupted while creating 1 resource: istio-istiod\./);
+        assert.match(f.logs.join("\n"), /The last run was interrupted while creating or updating 1 resource: istio-istiod\./);
+    });
+
+    it("refuses to recover (or refresh) while a listed kind cluster does not answer, which would empty the state", async () => {
+        const answers = {
+            "pulumi config --json --stack dev": kindConfig("istio-dev"),
+            "docker info": ok(""),
+            "kind get clusters": ok("istio-dev\n"),
+            "kind get kubeconfig --name istio-dev": ok(KIND_KUBECONFIG),
+            "pulumi stack export --stack dev --show-secrets": interrupted(),
+        };
+        for (const action of ["up", "refresh"] as const) {
+            const f = fakeShell(answers);
+            const code = await executePlan(
+                planStack(action, "dev", {}, "/p", () => "x"),
+                f.shell,
+                {
+                    ...defaults,
+                    kube: cluster([], 503),
+                    apiWait: noWait,
+                },
+            );
+            assert.equal(code, 1, action);
+            assert.deepEqual(f.ran, ["pulumi stack select --create dev"], action);
+            assert.match(
+                f.logs.join("\n"),
+                /error: kind lists cluster istio-dev, but its API server does not answer: its containers are stopped or still starting/,
+            );
+        }
     });
 
     it("clears pending operations in the refresh that rebuilds a deleted cluster, with nothing to free there", async () => {
-        const deleted: string[] = [];
         const f = fakeShell({
             "pulumi config --json --stack dev": kindConfig("istio-dev"),
             "docker info": ok(""),
@@ -451,39 +496,46 @@ describe("running a command's steps", () => {
             "pulumi stack export --stack dev": state,
             "pulumi stack export --stack dev --show-secrets": interrupted(),
         });
-        const unreachable = async (): Promise<KubeApi> => ({
-            request: async () => Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:6443")),
-        });
+        const never = async (): Promise<KubeApi> => assert.fail("a cluster that is gone is not asked");
         const code = await executePlan(
             planStack("up", "dev", {}, "/p", () => "x"),
             f.shell,
-            { ...defaults, kube: unreachable },
+            { ...defaults, kube: never, apiWait: noWait },
         );
         assert.equal(code, 0);
-        assert.deepEqual(deleted, []);
         assert.deepEqual(f.ran.slice(1, 3), [
-            "pulumi refresh --yes --skip-preview --clear-pending-creates --stack dev",
+            CLEAR,
             `pulumi up --yes --stack dev --event-log /p/.pulumi-state/dev.events.jsonl --replace ${DEV_KIND_CLUSTER_URN}`,
         ]);
     });
 
-    it("stops before changing anything when it cannot free an interrupted release on a reachable cluster", async () => {
-        const f = fakeShell({
-            "pulumi config --json --stack prod": ok(JSON.stringify({ "istio-mesh:clusterMode": { value: "existing", secret: false } })),
-            "pulumi stack export --stack prod --show-secrets": interrupted(),
-        });
-        const forbidden = async (): Promise<KubeApi> => ({ request: async () => ({ status: 403, body: {} }) });
-        const code = await executePlan(
-            planStack("up", "prod", {}, "/p", () => "x"),
-            f.shell,
-            { ...defaults, kube: forbidden },
-        );
-        assert.equal(code, 1);
-        assert.deepEqual(f.ran, ["pulumi stack select --create prod"]);
-        assert.match(
-            f.logs.join("\n"),
-            /error: could not free the Helm releases the interrupted run was installing \(listing the records of Helm release istio-system\/istiod: HTTP 403\)\. Nothing was changed/,
-        );
+    it("stops before changing anything when it cannot free an interrupted release, unreachable or refused", async () => {
+        for (const [api, reason] of [
+            [
+                async (): Promise<KubeApi> => ({ request: async () => ({ status: 403, body: {} }) }),
+                /listing the records of Helm release istio-system\/istiod: HTTP 403/,
+            ],
+            [
+                async (): Promise<KubeApi> => ({ request: async () => Promise.reject(new Error("connect ECONNREFUSED 203.0.113.1:6443")) }),
+                /ECONNREFUSED/,
+            ],
+        ] as const) {
+            const f = fakeShell({
+                "pulumi config --json --stack prod": ok(JSON.stringify({ "istio-mesh:clusterMode": { value: "existing", secret: false } })),
+                "pulumi stack export --stack prod --show-secrets": interrupted(),
+            });
+            const code = await executePlan(
+                planStack("up", "prod", {}, "/p", () => "x"),
+                f.shell,
+                { ...defaults, kube: api },
+            );
+            assert.equal(code, 1);
+            assert.deepEqual(f.ran, ["pulumi stack select --create prod"]);
+            const out = f.logs.join("\n");
+            assert.match(out, /error: could not free the Helm releases the interrupted run left in progress \(/);
+            assert.match(out, reason);
+            assert.match(out, /\)\. Nothing was changed/);
+        }
     });
 
     it("keeps the deploy's exit status when it fails, after reporting where the time went", async () => {
