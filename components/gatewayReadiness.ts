@@ -21,17 +21,23 @@ export interface GatewayTarget {
 }
 
 interface WorkloadStatus {
+    readonly metadata?: { readonly generation?: number };
     readonly status?: {
+        readonly observedGeneration?: number;
         readonly replicas?: number;
         readonly readyReplicas?: number;
         readonly updatedReplicas?: number;
         readonly desiredNumberScheduled?: number;
         readonly numberReady?: number;
+        readonly updatedNumberScheduled?: number;
     };
     readonly spec?: { readonly replicas?: number };
 }
 
-/** Whether every pod of the gateway is ready. */
+/**
+ * Whether every pod of the gateway is ready and runs the current template: after an upgrade the
+ * old pods are ready too, until the controller has seen the new generation and replaced them.
+ */
 export async function probeGatewayPods(api: KubeApi, t: GatewayTarget): Promise<Probe> {
     const path =
         t.kind === "Deployment"
@@ -40,10 +46,14 @@ export async function probeGatewayPods(api: KubeApi, t: GatewayTarget): Promise<
     const res = await api.request("GET", path);
     if (res.status !== 200) return { ready: false, reason: `${t.kind} ${t.namespace}/${t.name}: HTTP ${res.status}` };
     const w = res.body as WorkloadStatus;
-    const [want, ready] =
+    const [want, ready, updated] =
         t.kind === "Deployment"
-            ? [w.spec?.replicas ?? 1, w.status?.readyReplicas ?? 0]
-            : [w.status?.desiredNumberScheduled ?? 0, w.status?.numberReady ?? 0];
+            ? [w.spec?.replicas ?? 1, w.status?.readyReplicas ?? 0, w.status?.updatedReplicas ?? 0]
+            : [w.status?.desiredNumberScheduled ?? 0, w.status?.numberReady ?? 0, w.status?.updatedNumberScheduled ?? 0];
+    const seen = (w.status?.observedGeneration ?? 0) >= (w.metadata?.generation ?? 0);
+    if (!seen || (want > 0 && updated < want)) {
+        return { ready: false, reason: `${t.kind} ${t.namespace}/${t.name}: ${updated}/${want} pods run the current template` };
+    }
     if (want > 0 && ready >= want) return { ready: true };
     const none = t.kind === "DaemonSet" && want === 0 ? " (no node matches istio.gateway.nodeSelector)" : "";
     return { ready: false, reason: `${t.kind} ${t.namespace}/${t.name}: ${ready}/${want} pods ready${none}` };

@@ -184,6 +184,8 @@ export function kindCreateScript(spec: KindClusterSpec, options: KindKubeconfigO
         `port_free() { node -e 'const s=require("net").createServer();s.once("error",()=>process.exit(1));s.listen(Number(process.argv[2]),process.argv[1],()=>s.close(()=>process.exit(0)))' "$1" "$2"; }`,
         `if kind get clusters 2>/dev/null | grep -qxF ${name}; then`,
         `  ${sayThat(`kind cluster ${spec.name} already exists; adopting it.`)}`,
+        // A create interrupted before kubeadm finished leaves node containers without a control plane.
+        `  docker exec ${shq(`${spec.name}-control-plane`)} test -f /etc/kubernetes/admin.conf || ${failWith(`kind cluster ${spec.name} exists but was never finished (an interrupted kind create cluster): delete it with kind delete cluster --name ${spec.name}, then run pulumi up again.`)}`,
         `else`,
         ...portChecks.map((l) => `  ${l}`),
         `  printf '%s\\n' "$config" | kind create cluster --name ${name} --config=- --wait 0s --kubeconfig "$kind_kubeconfig" >&2 || ${failWith("kind create cluster failed; see the messages above.")}`,

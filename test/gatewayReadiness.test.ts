@@ -24,7 +24,11 @@ function fakeApi(routes: Record<string, () => unknown>): KubeApi {
     };
 }
 
-const readyPods = () => ({ spec: { replicas: 2 }, status: { readyReplicas: 2 } });
+const readyPods = () => ({
+    metadata: { generation: 3 },
+    spec: { replicas: 2 },
+    status: { observedGeneration: 3, readyReplicas: 2, updatedReplicas: 2 },
+});
 const clock = () => {
     let t = 0;
     return { now: () => t, sleep: async (ms: number) => void (t += ms) };
@@ -33,13 +37,32 @@ const clock = () => {
 describe("ingress gateway on an existing cluster", () => {
     it("waits for every gateway pod, and names a DaemonSet that matches no node", async () => {
         assert.deepEqual(
-            await probeGatewayPods(fakeApi({ [DEPLOYMENT]: () => ({ spec: { replicas: 2 }, status: { readyReplicas: 1 } }) }), TARGET),
+            await probeGatewayPods(
+                fakeApi({ [DEPLOYMENT]: () => ({ spec: { replicas: 2 }, status: { readyReplicas: 1, updatedReplicas: 2 } }) }),
+                TARGET,
+            ),
             {
                 ready: false,
                 reason: "Deployment istio-ingress/istio-ingressgateway: 1/2 pods ready",
             },
         );
         assert.deepEqual(await probeGatewayPods(fakeApi({ [DEPLOYMENT]: readyPods }), TARGET), { ready: true });
+        // after an upgrade, the old pods are ready but not current
+        const upgrading = {
+            metadata: { generation: 4 },
+            spec: { replicas: 2 },
+            status: { observedGeneration: 4, readyReplicas: 2, updatedReplicas: 1 },
+        };
+        assert.deepEqual(await probeGatewayPods(fakeApi({ [DEPLOYMENT]: () => upgrading }), TARGET), {
+            ready: false,
+            reason: "Deployment istio-ingress/istio-ingressgateway: 1/2 pods run the current template",
+        });
+        const unseen = { ...readyPods(), metadata: { generation: 4 } };
+        assert.equal(
+            (await probeGatewayPods(fakeApi({ [DEPLOYMENT]: () => unseen }), TARGET)).ready,
+            false,
+            "the new generation is not observed yet",
+        );
         const ds = fakeApi({
             "GET /apis/apps/v1/namespaces/istio-ingress/daemonsets/istio-ingressgateway": () => ({
                 status: { desiredNumberScheduled: 0, numberReady: 0 },

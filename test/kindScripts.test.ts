@@ -153,6 +153,7 @@ esac
             `#!/bin/sh
 echo "docker $*" >> "${log}"
 if [ "$1" = info ] && [ "$FAKE_DOCKER_DOWN" = 1 ]; then exit 1; fi
+case "$*" in *"test -f /etc/kubernetes/admin.conf"*) if [ "$FAKE_HALF_CREATED" = 1 ]; then exit 1; fi ;; esac
 if [ "$1" = image ] && [ "$3" != present:1 ]; then exit 1; fi
 case "$*" in *"wait --for=condition=Ready"*)
   if [ -n "$FAKE_WAIT_SECONDS" ]; then sleep "$FAKE_WAIT_SECONDS"; fi
@@ -272,6 +273,16 @@ describe("kind create script", function () {
         assert.doesNotMatch(r.log, /kind create cluster/);
         assert.match(r.stderr, /kind cluster istio-test already exists; adopting it\./);
         assert.equal(r.stdout, "apiVersion: v1 # kubeconfig of istio-test\n");
+    });
+
+    it("refuses to adopt a cluster whose create was interrupted before its control plane existed", () => {
+        const r = runScript(kindCreateScript({ ...spec, ports }), { FAKE_CLUSTERS: "istio-test", FAKE_HALF_CREATED: "1" }, config);
+        assert.equal(r.status, 1);
+        assert.match(
+            r.stderr,
+            /error: kind cluster istio-test exists but was never finished \(an interrupted kind create cluster\): delete it with kind delete cluster --name istio-test, then run pulumi up again\./,
+        );
+        assert.doesNotMatch(r.log, /wait --for=condition=Ready/);
     });
 
     it("fails clearly when Docker is not running", () => {
