@@ -72,6 +72,55 @@ describe("ingress gateway on an existing cluster", () => {
             ready: false,
             reason: "DaemonSet istio-ingress/istio-ingressgateway: 0/0 pods ready (no node matches istio.gateway.nodeSelector)",
         });
+        // The nodeSelector hint is for a DaemonSet that no node takes, not for one still starting or a Deployment scaled to 0.
+        const starting = fakeApi({
+            "GET /apis/apps/v1/namespaces/istio-ingress/daemonsets/istio-ingressgateway": () => ({
+                status: { desiredNumberScheduled: 2, numberReady: 1, updatedNumberScheduled: 2 },
+            }),
+        });
+        assert.deepEqual(await probeGatewayPods(starting, { ...TARGET, kind: "DaemonSet" }), {
+            ready: false,
+            reason: "DaemonSet istio-ingress/istio-ingressgateway: 1/2 pods ready",
+        });
+        assert.deepEqual(await probeGatewayPods(fakeApi({ [DEPLOYMENT]: () => ({ spec: { replicas: 0 }, status: {} }) }), TARGET), {
+            ready: false,
+            reason: "Deployment istio-ingress/istio-ingressgateway: 0/0 pods ready",
+        });
+    });
+
+    it("reports an API error for the gateway's workload, Service or nodes instead of reading the error as a status", async () => {
+        const none = fakeApi({});
+        assert.deepEqual(await probeGatewayPods(none, TARGET), {
+            ready: false,
+            reason: "Deployment istio-ingress/istio-ingressgateway: HTTP 404",
+        });
+        assert.deepEqual(await probeLoadBalancer(none, TARGET), {
+            ready: false,
+            reason: "Service istio-ingress/istio-ingressgateway: HTTP 404",
+        });
+        assert.deepEqual(await nodePortUrl(none, TARGET), { ready: false, reason: "Service istio-ingress/istio-ingressgateway: HTTP 404" });
+        const noNodes = fakeApi({ [SERVICE]: () => ({ spec: { ports: [{ port: 80, nodePort: 31380 }] } }) });
+        assert.deepEqual(await nodePortUrl(noNodes, TARGET), { ready: false, reason: "listing nodes: HTTP 404" });
+    });
+
+    it("says the gateway's pods are missing, and where to look, before it looks for an address", async () => {
+        const calls: string[] = [];
+        const api: KubeApi = {
+            async request(method, path) {
+                calls.push(`${method} ${path}`);
+                return path.includes("/deployments/")
+                    ? { status: 200, body: { spec: { replicas: 2 }, status: { readyReplicas: 1, updatedReplicas: 2 } } }
+                    : { status: 200, body: { status: { loadBalancer: { ingress: [{ ip: "192.0.2.10" }] } } } };
+            },
+        };
+        await assert.rejects(waitForGateway(api, TARGET, { timeoutMs: 1000, intervalMs: 100, ...clock() }), {
+            message:
+                "the ingress gateway's pods was not ready after 1s (11 attempts). Last reason: Deployment istio-ingress/istio-ingressgateway: 1/2 pods ready. Hint: the pods may not pull their image or fit on a node: look at the events of namespace istio-ingress.",
+        });
+        assert.ok(
+            calls.every((c) => c === DEPLOYMENT),
+            calls.join("\n"),
+        );
     });
 
     it("reads the load balancer's address, host name or IP", async () => {
@@ -127,6 +176,28 @@ describe("ingress gateway on an existing cluster", () => {
         assert.deepEqual(await nodePortUrl(nodes([{ type: "Hostname", address: "node-1" }]), t), {
             ready: false,
             reason: "no node reports an ExternalIP or InternalIP address",
+        });
+        assert.deepEqual(await nodePortUrl(nodes([{ type: "InternalIP", address: "2001:db8::7" }]), t), {
+            ready: true,
+            url: "http://[2001:db8::7]:31380",
+        });
+    });
+
+    it("waits for the Service's nodePort for port 80, and says the nodes must be reachable when none has an address", async () => {
+        const t = { ...TARGET, service: "NodePort" as const };
+        const noHttpPort = fakeApi({ [SERVICE]: () => ({ spec: { ports: [{ port: 15021, nodePort: 31021 }, { port: 80 }] } }) });
+        assert.deepEqual(await nodePortUrl(noHttpPort, t), {
+            ready: false,
+            reason: "Service istio-ingress/istio-ingressgateway has no nodePort for port 80 yet",
+        });
+        const api = fakeApi({
+            [DEPLOYMENT]: readyPods,
+            [SERVICE]: () => ({ spec: { ports: [{ port: 80, nodePort: 31380 }] } }),
+            [NODES]: () => ({ items: [{ status: { addresses: [{ type: "Hostname", address: "node-1" }] } }] }),
+        });
+        await assert.rejects(waitForGateway(api, t, { timeoutMs: 1000, intervalMs: 100, ...clock() }), {
+            message:
+                "the ingress gateway's address was not ready after 1s (11 attempts). Last reason: no node reports an ExternalIP or InternalIP address. Hint: the nodes must report an address this machine can reach.",
         });
     });
 });

@@ -3,7 +3,7 @@ import { spawn } from "child_process";
 import * as http from "http";
 import { AddressInfo } from "net";
 import { KubeApi } from "../components/meshReadiness";
-import { conflictMessage, findConflicts, GATEWAY_API_POLICY, OwnershipPlan, STACK_LABEL } from "../components/ownership";
+import { conflictMessage, findConflicts, GATEWAY_API_POLICY, ownerLabels, OwnershipPlan, STACK_LABEL } from "../components/ownership";
 import { OWNERSHIP_COMMAND } from "../components/ownershipCheck";
 import { labelChildren } from "../components/gatewayApiCrds";
 import { PROJECT_ROOT } from "../components/localScripts";
@@ -50,6 +50,22 @@ describe("ownership: what the stack may take over on an existing cluster", () =>
         assert.deepEqual(await findConflicts(cluster({}), PLAN), []);
     });
 
+    it("marks what a stack creates with its name under the stack label", () => {
+        assert.deepEqual(ownerLabels("prod"), { "istio-mesh.dev/stack": "prod" });
+    });
+
+    it("stops when the API server refuses a read, instead of taking the refusal for a foreign object", async () => {
+        const refusing = (refused: RegExp): KubeApi => ({
+            async request(method, path) {
+                return refused.test(path) ? { status: 403, body: { message: "forbidden" } } : cluster({}).request(method, path);
+            },
+        });
+        await assert.rejects(findConflicts(refusing(/^\/api\/v1\/namespaces\/istio-system$/), PLAN), {
+            message: "reading /api/v1/namespaces/istio-system: HTTP 403",
+        });
+        await assert.rejects(findConflicts(refusing(/customresourcedefinitions$/), PLAN), { message: "listing CRDs: HTTP 403" });
+    });
+
     it("takes over what carries its own label, the Gateway API CRDs it kept on destroy among them, and Istio's CRDs of its own base release", async () => {
         const api = cluster({
             namespaces: [{ metadata: { name: "istio-system", labels: ours } }, { metadata: { name: "bookinfo", labels: ours } }],
@@ -87,6 +103,7 @@ describe("ownership: what the stack may take over on an existing cluster", () =>
             crds: [
                 crd("gateways.gateway.networking.k8s.io", "gateway.networking.k8s.io"),
                 crd("httproutes.gateway.networking.k8s.io", "gateway.networking.k8s.io", { labels: ours }),
+                crd("xbackendtrafficpolicies.gateway.networking.x-k8s.io", "gateway.networking.x-k8s.io"),
             ],
             policies: [{ metadata: { name: GATEWAY_API_POLICY } }],
             bindings: [{ metadata: { name: GATEWAY_API_POLICY, labels: ours } }],
@@ -95,18 +112,45 @@ describe("ownership: what the stack may take over on an existing cluster", () =>
         assert.deepEqual(
             conflicts.map((c) => `${c.object}: ${c.fix}`),
             [
-                "the Gateway API CRDs (gateways.gateway.networking.k8s.io): use the cluster's own (Istio 1.30 needs Gateway API v1.5): pulumi config set --path istio.gatewayApi.install false --stack prod; or, to let this stack manage them, kubectl label crd gateways.gateway.networking.k8s.io istio-mesh.dev/stack=prod",
+                "the Gateway API CRDs (gateways.gateway.networking.k8s.io, xbackendtrafficpolicies.gateway.networking.x-k8s.io): use the cluster's own (Istio 1.30 needs Gateway API v1.5): pulumi config set --path istio.gatewayApi.install false --stack prod; or, to let this stack manage them, kubectl label crd gateways.gateway.networking.k8s.io xbackendtrafficpolicies.gateway.networking.x-k8s.io istio-mesh.dev/stack=prod",
                 "validatingadmissionpolicy safe-upgrades.gateway.networking.k8s.io: use the cluster's Gateway API installation: pulumi config set --path istio.gatewayApi.install false --stack prod; or kubectl label validatingadmissionpolicy safe-upgrades.gateway.networking.k8s.io istio-mesh.dev/stack=prod",
             ],
         );
+        assert.deepEqual(
+            conflicts.map((c) => c.problem),
+            ["exist and belong to someone else, not to this stack", "exists and belongs to someone else, not to this stack"],
+        );
         assert.deepEqual(await findConflicts(cluster(objects), { ...PLAN, gatewayApi: false }), []);
+        // A binding left by another stack of this project, the policy this stack's own.
+        const binding = await findConflicts(
+            cluster({
+                policies: [{ metadata: { name: GATEWAY_API_POLICY, labels: ours } }],
+                bindings: [{ metadata: { name: GATEWAY_API_POLICY, labels: { [STACK_LABEL]: "dev" } } }],
+            }),
+            PLAN,
+        );
+        assert.deepEqual(binding, [
+            {
+                object: "validatingadmissionpolicybinding safe-upgrades.gateway.networking.k8s.io",
+                problem: 'exists and belongs to stack "dev" of this project, not to this stack',
+                fix: "use the cluster's Gateway API installation: pulumi config set --path istio.gatewayApi.install false --stack prod; or kubectl label validatingadmissionpolicybinding safe-upgrades.gateway.networking.k8s.io istio-mesh.dev/stack=prod",
+            },
+        ]);
     });
 
     it("stops on Istio CRDs of another Istio installation", async () => {
-        const istioctl = cluster({ crds: [crd("gateways.networking.istio.io", "networking.istio.io")] });
+        const istioctl = cluster({
+            crds: [
+                crd("gateways.networking.istio.io", "networking.istio.io"),
+                crd("meshes.istio.io", "istio.io"),
+                // Not Istio's: groups that only contain istio.io.
+                crd("widgets.istio.io.example.com", "istio.io.example.com"),
+                crd("gadgets.notistio.io", "notistio.io"),
+            ],
+        });
         assert.deepEqual(await findConflicts(istioctl, PLAN), [
             {
-                object: "Istio's CRDs (1, for example gateways.networking.istio.io)",
+                object: "Istio's CRDs (2, for example gateways.networking.istio.io)",
                 problem:
                     "exist and belong to someone else: another Istio installation (istioctl, or Helm under another release name) owns them",
                 fix: "uninstall that Istio first (istioctl uninstall --purge, or helm uninstall of its base release), or deploy this stack to another cluster",
@@ -120,6 +164,37 @@ describe("ownership: what the stack may take over on an existing cluster", () =>
             ],
         });
         assert.match((await findConflicts(otherRelease, PLAN))[0].problem, /^exist and belong to Helm release istio-system\/base:/);
+        // The release name alone is not enough: istio-base of another namespace is another installation.
+        const otherNamespace = cluster({
+            crds: [
+                crd("peerauthentications.security.istio.io", "security.istio.io", {
+                    annotations: { "meta.helm.sh/release-name": "istio-base", "meta.helm.sh/release-namespace": "istio-old" },
+                }),
+            ],
+        });
+        assert.deepEqual(
+            (await findConflicts(otherNamespace, PLAN)).map((c) => [c.object, c.problem]),
+            [
+                [
+                    "Istio's CRDs (1, for example peerauthentications.security.istio.io)",
+                    "exist and belong to Helm release istio-old/istio-base: another Istio installation (istioctl, or Helm under another release name) owns them",
+                ],
+            ],
+        );
+    });
+
+    it("names a Helm release without its namespace annotation with a question mark, and counts one object in the singular", async () => {
+        const conflicts = await findConflicts(
+            cluster({ namespaces: [{ metadata: { name: "istio-system", annotations: { "meta.helm.sh/release-name": "mesh" } } }] }),
+            PLAN,
+        );
+        assert.equal(
+            conflictMessage(conflicts),
+            [
+                "This stack would take over 1 object it did not create; nothing was changed:",
+                "  - namespace istio-system exists and belongs to Helm release ?/mesh, not to this stack. Fix: if it is left over, delete it (kubectl delete namespace istio-system); to let this stack take it over with everything in it, kubectl label namespace istio-system istio-mesh.dev/stack=prod.",
+            ].join("\n"),
+        );
     });
 });
 

@@ -103,14 +103,62 @@ describe("recovery of an interrupted up", () => {
         assert.throws(() => pendingCreates("Enter your passphrase"), { message: "pulumi stack export did not print JSON" });
     });
 
+    it("frees only Helm releases that were being installed or upgraded, not a release being deleted nor a v4 Chart", () => {
+        const chart = "urn:pulumi:dev::istio-mesh::kubernetes:helm.sh/v4:Chart::addons";
+        const exported = JSON.stringify({
+            deployment: {
+                pending_operations: [
+                    {
+                        type: "deleting",
+                        resource: {
+                            urn: "urn:pulumi:dev::istio-mesh::kubernetes:helm.sh/v3:Release::old",
+                            type: "kubernetes:helm.sh/v3:Release",
+                            inputs: { name: "old", namespace: "istio-system" },
+                        },
+                    },
+                    // A v4 Chart renders its objects itself: no Helm release records to free.
+                    {
+                        type: "creating",
+                        resource: {
+                            urn: chart,
+                            type: "kubernetes:helm.sh/v4:Chart",
+                            inputs: { name: "addons", namespace: "observability" },
+                        },
+                    },
+                    { type: "creating", resource: { urn: "urn:pulumi:dev::istio-mesh::x::untyped" } },
+                ],
+            },
+        });
+        assert.deepEqual(pendingReleases(exported), []);
+        assert.deepEqual(pendingCreates(exported), [
+            { urn: chart, type: "kubernetes:helm.sh/v4:Chart" },
+            { urn: "urn:pulumi:dev::istio-mesh::x::untyped", type: "" },
+        ]);
+    });
+
     it("reaches the cluster with the stack's own provider settings, revealing the secret kubeconfig", () => {
         assert.deepEqual(providerAccess(EXPORT), { kubeconfig: "apiVersion: v1\nkind: Config\n", context: undefined });
         const withContext = EXPORT.replace('"context":""', `"context":${JSON.stringify(secret("prod"))}`);
         assert.deepEqual(providerAccess(withContext)?.context, "prod");
         assert.equal(providerAccess(JSON.stringify({ deployment: { resources: [] } })), undefined);
+        assert.equal(
+            providerAccess(
+                JSON.stringify({
+                    deployment: {
+                        resources: [{ type: "pulumi:providers:kubernetes", inputs: { kubeconfig: secret(""), context: "prod" } }],
+                    },
+                }),
+            ),
+            undefined,
+            "an empty kubeconfig reaches no cluster",
+        );
         assert.equal(revealed("plain"), "plain");
         // Without --show-secrets an export holds ciphertext: nothing to reveal.
         assert.equal(revealed({ "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", ciphertext: "AAAA" }), undefined);
+        assert.equal(
+            revealed({ "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", plaintext: "{not json" }),
+            undefined,
+        );
     });
 
     it("frees an interrupted install's name by removing only that release's Helm records", async () => {
@@ -137,6 +185,16 @@ describe("recovery of an interrupted up", () => {
         const removed = await removeReleaseRecords(api, { urn: "u", namespace: "observability", name: "grafana", operation: "updating" });
         assert.deepEqual(removed, ["sh.helm.release.v1.grafana.v3"]);
         assert.deepEqual(api.deleted, ["/api/v1/namespaces/observability/secrets/sh.helm.release.v1.grafana.v3"]);
+        // An interrupted rollback (Helm's own --atomic after a failed upgrade) blocks the next upgrade the same way.
+        const rollingBack = records([
+            { name: "sh.helm.release.v1.grafana.v2", status: "deployed" },
+            { name: "sh.helm.release.v1.grafana.v3", status: "failed" },
+            { name: "sh.helm.release.v1.grafana.v4", status: "pending-rollback" },
+        ]);
+        assert.deepEqual(
+            await removeReleaseRecords(rollingBack, { urn: "u", namespace: "observability", name: "grafana", operation: "updating" }),
+            ["sh.helm.release.v1.grafana.v4"],
+        );
     });
 
     it("finds nothing to free when the namespace never came to exist, and fails loudly on a refused deletion", async () => {
@@ -152,6 +210,24 @@ describe("recovery of an interrupted up", () => {
         await assert.rejects(removeReleaseRecords(refusing, release), {
             message: "removing record sh.helm.release.v1.istiod.v1 of Helm release istio-system/istiod: HTTP 403",
         });
+        const unlistable: KubeApi = { request: async () => ({ status: 403, body: { message: "forbidden" } }) };
+        await assert.rejects(removeReleaseRecords(unlistable, release), {
+            message: "listing the records of Helm release istio-system/istiod: HTTP 403",
+        });
+    });
+
+    it("counts a record as removed when the deletion is accepted for later or the record is already gone", async () => {
+        const answers: Record<string, number> = { "sh.helm.release.v1.istiod.v1": 202, "sh.helm.release.v1.istiod.v2": 404 };
+        const api: KubeApi = {
+            request: async (method, path) =>
+                method === "GET"
+                    ? { status: 200, body: { items: Object.keys(answers).map((name) => ({ metadata: { name } })) } }
+                    : { status: answers[path.split("/").pop() ?? ""], body: {} },
+        };
+        assert.deepEqual(await removeReleaseRecords(api, { urn: "u", namespace: "istio-system", name: "istiod", operation: "creating" }), [
+            "sh.helm.release.v1.istiod.v1",
+            "sh.helm.release.v1.istiod.v2",
+        ]);
     });
 
     it("then drops the pending operations with a refresh that asks nothing, not even per pending create", () => {
