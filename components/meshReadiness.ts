@@ -138,7 +138,9 @@ export async function probeDaemonSet(api: KubeApi, namespace: string, name: stri
         (res.body as { status?: { desiredNumberScheduled?: number; numberReady?: number; updatedNumberScheduled?: number } }).status ?? {};
     const desired = s.desiredNumberScheduled ?? 0;
     if (desired > 0 && s.numberReady === desired && (s.updatedNumberScheduled ?? desired) === desired) return READY;
-    return { ready: false, reason: `daemonset ${namespace}/${name}: ${s.numberReady ?? 0}/${desired} pods ready` };
+    const updated = s.updatedNumberScheduled ?? desired;
+    const rolling = desired > 0 && updated < desired ? `, ${updated}/${desired} up to date` : "";
+    return { ready: false, reason: `daemonset ${namespace}/${name}: ${s.numberReady ?? 0}/${desired} pods ready${rolling}` };
 }
 
 /** Where the probes run: Istio's namespace and the ingress gateway's. */

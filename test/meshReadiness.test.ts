@@ -144,6 +144,54 @@ describe("mesh readiness probes", () => {
             ready: false,
             reason: 'validation webhook: HTTP 500: failed calling webhook "validation.istio.io": connection refused',
         });
+        // Another admission check that only names the annotation is not istiod's webhook.
+        const policy = fakeApi({
+            [VALIDATE]: () => ({
+                status: 422,
+                body: {
+                    message: "ValidatingAdmissionPolicy 'no-internal' denied request: annotation internal.istio.io/webhook-always-reject",
+                },
+            }),
+        });
+        assert.equal((await probeValidation(policy, "istio-system")).ready, false);
+        // A dry run admitted with 200 rather than 201 fails open just the same.
+        const admitted = fakeApi({ [VALIDATE]: () => ({ status: 200, body: {} }) });
+        assert.deepEqual(await probeValidation(admitted, "istio-system"), {
+            ready: false,
+            reason: "validation webhook: the API server accepted an object istiod must reject (annotation internal.istio.io/webhook-always-reject), so istiod's webhook is not serving yet and fails open",
+        });
+    });
+
+    it("accepts the denial of a revisioned webhook, whose name has a prefix", async () => {
+        const rev = fakeApi({
+            [VALIDATE]: () => ({ status: 400, body: { message: DENIAL.replace('"validation.istio.io"', '"rev.validation.istio.io"') } }),
+        });
+        assert.deepEqual(await probeValidation(rev, "istio-system"), { ready: true });
+    });
+
+    it("words an API error from its message, its text, or the whole answer", async () => {
+        const answering = (body: unknown) =>
+            fakeApi({
+                [WEBHOOKS]: () => ({ status: 503, body }),
+                [CNI]: () => ({ status: 403, body }),
+                [INJECT]: () => ({ status: 500, body }),
+            });
+        assert.deepEqual(await probeFailurePolicy(answering("upstream connect error")), {
+            ready: false,
+            reason: "validating webhook configurations: HTTP 503: upstream connect error",
+        });
+        assert.deepEqual(await probeDaemonSet(answering({ kind: "Status", reason: "Forbidden" }), "istio-system", "istio-cni-node"), {
+            ready: false,
+            reason: 'daemonset istio-system/istio-cni-node: HTTP 403: {"kind":"Status","reason":"Forbidden"}',
+        });
+        assert.deepEqual(await probeInjection(answering(null), "istio-ingress"), {
+            ready: false,
+            reason: "sidecar injector: HTTP 500: null",
+        });
+        assert.deepEqual(await probeInjection(answering({ message: "no kind Pod" }), "istio-ingress", "gateway"), {
+            ready: false,
+            reason: "gateway injector: HTTP 500: no kind Pod",
+        });
     });
 
     it("sends a valid AuthorizationPolicy, carrying only the always-reject annotation, as the validation probe", async () => {
@@ -152,6 +200,16 @@ describe("mesh readiness probes", () => {
         assert.deepEqual(sent.metadata.annotations, { "internal.istio.io/webhook-always-reject": "true" });
         assert.equal(sent.metadata.labels, undefined, "no istio.io/rev label: the probe takes the same webhook as the stack's objects");
         await validateManifest(sent);
+        assert.deepEqual(sent, {
+            apiVersion: "security.istio.io/v1",
+            kind: "AuthorizationPolicy",
+            metadata: {
+                name: "mesh-readiness-probe",
+                namespace: "istio-system",
+                annotations: { "internal.istio.io/webhook-always-reject": "true" },
+            },
+            spec: { action: "ALLOW", rules: [{}], selector: { matchLabels: { app: "mesh-readiness-probe" } } },
+        });
     });
 
     it("requires every webhook of the revision to be Fail, and at least one configuration", async () => {
@@ -178,6 +236,21 @@ describe("mesh readiness probes", () => {
             }),
         });
         assert.deepEqual(await probeInjection(withProxy, "istio-ingress"), { ready: true });
+        let sent: any;
+        const ok = fakeApi({
+            [INJECT]: (b) => ((sent = b), { status: 200, body: { spec: { containers: [...b.spec.containers, { name: "istio-proxy" }] } } }),
+        });
+        assert.deepEqual(await probeInjection(ok, "istio-ingress"), { ready: true });
+        assert.deepEqual(sent, {
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: {
+                generateName: "mesh-readiness-probe-",
+                namespace: "istio-ingress",
+                labels: { "sidecar.istio.io/inject": "true", app: "mesh-readiness-probe" },
+            },
+            spec: { containers: [{ name: "probe", image: "registry.k8s.io/pause:3.10" }] },
+        });
         const without = fakeApi({ [INJECT]: () => ({ status: 201, body: { spec: { containers: [{ name: "probe" }] } } }) });
         assert.deepEqual(await probeInjection(without, "istio-ingress"), {
             ready: false,
@@ -196,6 +269,11 @@ describe("mesh readiness probes", () => {
         assert.deepEqual(sent.metadata.labels["sidecar.istio.io/inject"], "true");
         assert.deepEqual(sent.spec.containers, [{ name: "istio-proxy", image: "auto" }]);
         await validateManifest(sent);
+        const noImage = fakeApi({ [INJECT]: () => ({ status: 201, body: { spec: { containers: [{ name: "istio-proxy" }] } } }) });
+        assert.deepEqual(await probeInjection(noImage, "istio-ingress", "gateway"), {
+            ready: false,
+            reason: 'gateway injector: the dry-run pod came back with image "auto": istiod did not inject it',
+        });
     });
 
     it("counts a DaemonSet ready only when every scheduled pod is ready", async () => {
@@ -214,6 +292,20 @@ describe("mesh readiness probes", () => {
         assert.deepEqual(await probeDaemonSet(ds(0, 0), "istio-system", "ztunnel"), {
             ready: false,
             reason: "daemonset istio-system/ztunnel: 0/0 pods ready",
+        });
+        const status = (s: Record<string, number>) => fakeApi({ [ZTUNNEL]: () => ({ status: 200, body: { status: s } }) });
+        // Mid-rollout every pod is ready, but not every pod runs the new template.
+        assert.deepEqual(
+            await probeDaemonSet(
+                status({ desiredNumberScheduled: 3, numberReady: 3, updatedNumberScheduled: 1 }),
+                "istio-system",
+                "ztunnel",
+            ),
+            { ready: false, reason: "daemonset istio-system/ztunnel: 3/3 pods ready, 1/3 up to date" },
+        );
+        // A status without the updated count (an older API server) counts every pod as up to date.
+        assert.deepEqual(await probeDaemonSet(status({ desiredNumberScheduled: 3, numberReady: 3 }), "istio-system", "ztunnel"), {
+            ready: true,
         });
     });
 
@@ -252,6 +344,29 @@ describe("waitUntilReady", () => {
             }),
             { message: "Istio (sidecar mode) was not ready after 10s (4 attempts). Last reason: connect ECONNREFUSED 127.0.0.1:6443" },
         );
+    });
+
+    it("makes its last attempt when the time is exactly up, timing from its start, and logs each miss", async () => {
+        // A clock that does not start at zero, and a budget the interval divides exactly.
+        let t = 1_700_000_000_000;
+        const lines: string[] = [];
+        let n = 0;
+        await assert.rejects(
+            waitUntilReady(async () => ({ ready: false, reason: `try ${++n}` }), "ztunnel", {
+                timeoutMs: 3000,
+                intervalMs: 1000,
+                now: () => t,
+                sleep: async (ms) => void (t += ms),
+                log: (line) => lines.push(line),
+            }),
+            { message: "ztunnel was not ready after 3s (4 attempts). Last reason: try 4" },
+        );
+        assert.deepEqual(lines, [
+            "ztunnel not ready yet (attempt 1): try 1",
+            "ztunnel not ready yet (attempt 2): try 2",
+            "ztunnel not ready yet (attempt 3): try 3",
+            "ztunnel not ready yet (attempt 4): try 4",
+        ]);
     });
 });
 
