@@ -367,9 +367,7 @@ function reviewsRoute(b: BookinfoSettings): { destination: { host: string; subse
             return [{ destination: { host: "reviews", subset: b.reviews.version } }];
         case "weighted": {
             const w = b.reviews.weights;
-            return (["v1", "v2", "v3"] as const)
-                .filter((v) => w[v] > 0)
-                .map((v) => ({ destination: { host: "reviews", subset: v }, weight: w[v] }));
+            return anonymousReviewsVersions(b).map((v) => ({ destination: { host: "reviews", subset: v }, weight: w[v] }));
         }
         default: {
             const unreachable: never = b.reviews;

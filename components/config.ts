@@ -418,11 +418,6 @@ function stringMap(p: Problems, key: string, value: unknown): Record<string, unk
     return {};
 }
 
-/** A dotted IPv4 address without leading zeros (Node's net.isIPv4 refuses them). */
-function isIPv4(value: string): boolean {
-    return net.isIPv4(value);
-}
-
 /** An IPv4 or IPv6 range in CIDR notation, as Node parses addresses (one `::`, no leading zeros). */
 function isCidr(value: string): boolean {
     const [addr, bits, ...rest] = value.split("/");
@@ -490,11 +485,12 @@ function validateKind(p: Problems, raw: unknown): KindSettings {
     }
     const listenAddress = str(p, "kind.listenAddress", k.listenAddress, "127.0.0.1");
     const firstOctet = Number(listenAddress.split(".")[0]);
-    if (isIPv4(listenAddress) && (firstOctet >= 224 || listenAddress === "255.255.255.255")) {
+    // Node's net.isIPv4 refuses leading zeros, which kind's port mappings would not.
+    if (net.isIPv4(listenAddress) && (firstOctet >= 224 || listenAddress === "255.255.255.255")) {
         p.add(
             `kind.listenAddress must be an address of this machine, not a multicast or broadcast one (got ${show(listenAddress)}). Fix: pulumi config set --path kind.listenAddress 127.0.0.1`,
         );
-    } else if (!isIPv4(listenAddress)) {
+    } else if (!net.isIPv4(listenAddress)) {
         p.add(`kind.listenAddress must be an IPv4 address such as "127.0.0.1" (got ${show(listenAddress)}).`);
     }
 
@@ -594,7 +590,14 @@ function validateResources(p: Problems, key: string, raw: unknown, fallback: Res
     return result;
 }
 
-function validateIstio(p: Problems, rawMode: string | undefined, raw: unknown, fileExists: (file: string) => boolean): IstioSettings {
+function validateIstio(
+    p: Problems,
+    rawMode: string | undefined,
+    raw: unknown,
+    clusterMode: ClusterMode,
+    stackFlag: string,
+    fileExists: (file: string) => boolean,
+): IstioSettings {
     const mode = oneOf<MeshMode>(
         p,
         "meshMode",
@@ -623,6 +626,11 @@ function validateIstio(p: Problems, rawMode: string | undefined, raw: unknown, f
     const g = section(p, "istio.gateway", i.gateway);
     onlyKeys(p, "istio.gateway", g, ["replicas", "kind", "nodeSelector", "service"]);
     const gatewayService = oneOf<GatewayService>(p, "istio.gateway.service", g.service, ["LoadBalancer", "NodePort"], "LoadBalancer");
+    if (clusterMode === "kind" && g.service !== undefined) {
+        p.add(
+            `istio.gateway.service applies to existing clusters only (got ${show(g.service)} with clusterMode "kind", where the gateway is always a NodePort behind kind's host ports). Fix: pulumi config rm --path istio.gateway.service ${stackFlag}`,
+        );
+    }
     const gatewayKind = oneOf<GatewayKind>(p, "istio.gateway.kind", g.kind, ["Deployment", "DaemonSet"], "Deployment");
     const gatewayReplicas = int(p, "istio.gateway.replicas", g.replicas, 1, 1, 10);
     if (gatewayKind === "DaemonSet" && g.replicas !== undefined) {
@@ -1162,7 +1170,7 @@ export function validateConfig(raw: RawConfig, fileExists: (file: string) => boo
             );
         }
     }
-    const istio = validateIstio(p, raw.meshMode, raw.istio, fileExists);
+    const istio = validateIstio(p, raw.meshMode, raw.istio, clusterMode, stackFlag, fileExists);
     if (istio.gateway.kind === "DaemonSet" && clusterMode === "kind" && kind && kind.workers > 0) {
         // The kind port mappings exist only on the control-plane node, so the gateway must run there.
         if (istio.gateway.nodeSelector["ingress-ready"] !== "true") {
@@ -1170,12 +1178,6 @@ export function validateConfig(raw: RawConfig, fileExists: (file: string) => boo
                 `istio.gateway.nodeSelector must include "ingress-ready": "true" on kind (got ${show(istio.gateway.nodeSelector)}): only that node carries the host port mappings.`,
             );
         }
-    }
-    const rawGateway = isObject(raw.istio) && isObject(raw.istio.gateway) ? raw.istio.gateway : {};
-    if (clusterMode === "kind" && rawGateway.service !== undefined) {
-        p.add(
-            `istio.gateway.service applies to existing clusters only (got ${show(rawGateway.service)} with clusterMode "kind", where the gateway is always a NodePort behind kind's host ports). Fix: pulumi config rm --path istio.gateway.service ${stackFlag}`,
-        );
     }
     const bookinfo = validateBookinfo(p, raw.bookinfo, kind, raw.ingressTlsCert, raw.ingressTlsKey);
     const observability = validateObservability(p, raw.observability, kind);
@@ -1287,7 +1289,7 @@ export function defaultKubeconfigPath(env: NodeJS.ProcessEnv = process.env): str
  * narrow cast).
  */
 function secretInput(key: string): SecretInput | undefined {
-    const fullKey = `${pulumi.getProject()}:${key}`;
+    const fullKey = `${PROJECT}:${key}`;
     const value = pulumi.runtime.getConfig(fullKey);
     if (value === undefined) return undefined;
     const runtime = pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean };

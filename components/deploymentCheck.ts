@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { MeshMode } from "./config";
-import { scriptCommand } from "./localScripts";
+import { clusterAccessEnv, scriptCommand } from "./localScripts";
 import { AddonEndpoint, BookinfoBackends, PodsCheck, verificationPlan } from "./verification";
 
 /** The command that runs the verification script on the user's machine. */
@@ -61,8 +61,7 @@ export class DeploymentCheck extends pulumi.ComponentResource {
                 create: VERIFY_COMMAND,
                 environment: {
                     VERIFY_PLAN: this.plan,
-                    VERIFY_KUBECONFIG: pulumi.secret(args.kubeconfig),
-                    VERIFY_CONTEXT: args.context ?? "",
+                    ...clusterAccessEnv("VERIFY", args.kubeconfig, args.context),
                     VERIFY_TIMEOUT_SECONDS: String(args.timeoutSeconds ?? 300),
                 },
                 // Check again whenever what is checked changes.

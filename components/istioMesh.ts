@@ -24,7 +24,7 @@ import { GatewayTarget } from "./gatewayReadiness";
 import { ownerLabels } from "./ownership";
 import { pinnedRelease } from "./helm";
 import { ISTIO_HELM_REPO, ISTIO_VERSION } from "./versions";
-import { scriptCommand } from "./localScripts";
+import { clusterAccessEnv, scriptCommand } from "./localScripts";
 
 /** The command that removes Istio's CRDs on destroy (Helm keeps them on purpose). */
 export const REMOVE_CRDS_COMMAND = scriptCommand("removeCrds");
@@ -156,8 +156,7 @@ export class IstioMesh extends pulumi.ComponentResource {
                   {
                       delete: REMOVE_CRDS_COMMAND,
                       environment: {
-                          CRD_KUBECONFIG: pulumi.secret(args.kubeconfig),
-                          CRD_CONTEXT: args.context ?? "",
+                          ...clusterAccessEnv("CRD", args.kubeconfig, args.context),
                           CRD_GROUP: "istio.io",
                       },
                       logging: "stdoutAndStderr",
@@ -209,8 +208,7 @@ export class IstioMesh extends pulumi.ComponentResource {
             {
                 create: MESH_READY_COMMAND,
                 environment: {
-                    MESH_KUBECONFIG: pulumi.secret(args.kubeconfig),
-                    MESH_CONTEXT: args.context ?? "",
+                    ...clusterAccessEnv("MESH", args.kubeconfig, args.context),
                     MESH_MODE: mode,
                     // From the Namespace resources: the injection probes run in the ingress namespace.
                     ISTIO_NAMESPACE: systemNs.metadata.name,
@@ -277,8 +275,7 @@ export class IstioMesh extends pulumi.ComponentResource {
                 {
                     create: GATEWAY_READY_COMMAND,
                     environment: {
-                        GATEWAY_KUBECONFIG: pulumi.secret(args.kubeconfig),
-                        GATEWAY_CONTEXT: args.context ?? "",
+                        ...clusterAccessEnv("GATEWAY", args.kubeconfig, args.context),
                         GATEWAY_TARGET: target,
                     },
                     // Look again after every change of the gateway release (its revision counts them).

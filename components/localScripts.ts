@@ -13,12 +13,25 @@
  * and a moved or re-cloned checkout still runs the delete steps of the commands it holds.
  */
 import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
 
 /**
  * Root of this checkout, for tests and developer tools that run the scripts themselves. Never
  * put it into a resource's inputs: it would pin the state to this directory.
  */
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
+
+/**
+ * How a script reaches the cluster: `<PREFIX>_KUBECONFIG` (secret, so the whole environment is
+ * secret in the state) and `<PREFIX>_CONTEXT`; scripts/kubeApi.ts kubeApiFromEnv reads them.
+ */
+export function clusterAccessEnv(
+    prefix: string,
+    kubeconfig: pulumi.Input<string>,
+    context: string | undefined,
+): Record<string, pulumi.Input<string>> {
+    return { [`${prefix}_KUBECONFIG`]: pulumi.secret(kubeconfig), [`${prefix}_CONTEXT`]: context ?? "" };
+}
 
 /** The command line that runs `scripts/<script>.ts`, relative to the project root the command runs in. */
 export function scriptCommand(script: string): string {

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { OwnershipPlan } from "./ownership";
-import { scriptCommand } from "./localScripts";
+import { clusterAccessEnv, scriptCommand } from "./localScripts";
 
 /** The command that checks, on an existing cluster, that the stack takes over nothing of someone else's. */
 export const OWNERSHIP_COMMAND = scriptCommand("checkOwnership");
@@ -34,8 +34,7 @@ export class OwnershipCheck extends pulumi.ComponentResource {
             {
                 create: OWNERSHIP_COMMAND,
                 environment: {
-                    OWNERSHIP_KUBECONFIG: pulumi.secret(args.kubeconfig),
-                    OWNERSHIP_CONTEXT: args.context ?? "",
+                    ...clusterAccessEnv("OWNERSHIP", args.kubeconfig, args.context),
                     OWNERSHIP_PLAN: plan,
                 },
                 triggers: [plan],

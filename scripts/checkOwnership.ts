@@ -4,10 +4,10 @@
  * exists and is not its own. Needs no kubectl.
  */
 import { conflictMessage, findConflicts, OwnershipPlan } from "../components/ownership";
-import { kubeApiFrom, requireEnv } from "./kubeApi";
+import { kubeApiFromEnv, requireEnv } from "./kubeApi";
 
 async function main(): Promise<number> {
-    const api = await kubeApiFrom(requireEnv("OWNERSHIP_KUBECONFIG"), process.env.OWNERSHIP_CONTEXT || undefined);
+    const api = await kubeApiFromEnv("OWNERSHIP");
     const plan = JSON.parse(requireEnv("OWNERSHIP_PLAN")) as OwnershipPlan;
     const conflicts = await findConflicts(api, plan);
     if (conflicts.length > 0) {

@@ -4,10 +4,10 @@
  * and prints its base URL on stdout. Says what is missing when it has none. Needs no kubectl.
  */
 import { GatewayTarget, waitForGateway } from "../components/gatewayReadiness";
-import { kubeApiFrom, requireEnv } from "./kubeApi";
+import { kubeApiFromEnv, requireEnv } from "./kubeApi";
 
 async function main(): Promise<void> {
-    const api = await kubeApiFrom(requireEnv("GATEWAY_KUBECONFIG"), process.env.GATEWAY_CONTEXT || undefined);
+    const api = await kubeApiFromEnv("GATEWAY");
     const target = JSON.parse(requireEnv("GATEWAY_TARGET")) as GatewayTarget;
     const url = await waitForGateway(api, target, {
         timeoutMs: Number(process.env.GATEWAY_TIMEOUT_SECONDS ?? "300") * 1000,

@@ -47,6 +47,11 @@ export async function kubeApiFrom(kubeconfig: string, context?: string): Promise
     };
 }
 
+/** A KubeApi from `<PREFIX>_KUBECONFIG` and `<PREFIX>_CONTEXT`, as components/localScripts.ts clusterAccessEnv sets them. */
+export async function kubeApiFromEnv(prefix: string): Promise<KubeApi> {
+    return kubeApiFrom(requireEnv(`${prefix}_KUBECONFIG`), process.env[`${prefix}_CONTEXT`] || undefined);
+}
+
 /** Reads a required environment variable or explains which one is missing. */
 export function requireEnv(name: string): string {
     const v = process.env[name];

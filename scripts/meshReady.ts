@@ -6,10 +6,10 @@
  */
 import { probeMesh, waitUntilReady } from "../components/meshReadiness";
 import type { MeshMode } from "../components/config";
-import { kubeApiFrom, requireEnv } from "./kubeApi";
+import { kubeApiFromEnv, requireEnv } from "./kubeApi";
 
 async function main(): Promise<void> {
-    const api = await kubeApiFrom(requireEnv("MESH_KUBECONFIG"), process.env.MESH_CONTEXT || undefined);
+    const api = await kubeApiFromEnv("MESH");
     const mode = requireEnv("MESH_MODE") as MeshMode;
     const namespaces = { istio: requireEnv("ISTIO_NAMESPACE"), ingress: requireEnv("INGRESS_NAMESPACE") };
     const timeoutMs = Number(process.env.MESH_TIMEOUT_SECONDS ?? "600") * 1000;

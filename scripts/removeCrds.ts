@@ -4,10 +4,10 @@
  * gone. Needs no kubectl.
  */
 import { removeCrds } from "../components/crdRemoval";
-import { kubeApiFrom, requireEnv } from "./kubeApi";
+import { kubeApiFromEnv, requireEnv } from "./kubeApi";
 
 async function main(): Promise<void> {
-    const api = await kubeApiFrom(requireEnv("CRD_KUBECONFIG"), process.env.CRD_CONTEXT || undefined);
+    const api = await kubeApiFromEnv("CRD");
     const group = requireEnv("CRD_GROUP");
     const removed = await removeCrds(api, group, {
         timeoutMs: Number(process.env.CRD_TIMEOUT_SECONDS ?? "300") * 1000,

@@ -454,32 +454,31 @@ async function resolvePendingCreates(
     if (notLive) return { kind: "stop", message: notLive };
     const releases = pendingReleases(exported.stdout);
     const access = providerAccess(exported.stdout);
-    if (releases.length > 0 && (!access || !kube)) {
+    if (releases.length === 0) return { kind: "go", clear: true };
+    if (!access || !kube) {
         return {
             kind: "stop",
             message: `could not read the stack's kubeconfig from its state to free the Helm releases the interrupted run left in progress (${releases.map((r) => `${r.namespace}/${r.name}`).join(", ")}). Nothing was changed.`,
         };
     }
-    if (releases.length > 0 && access && kube) {
-        try {
-            const api = await kube(access.kubeconfig, access.context);
-            for (const r of releases) {
-                const removed = await removeReleaseRecords(api, r);
-                if (removed.length > 0) {
-                    shell.log(
-                        r.operation === "creating"
-                            ? `Helm release ${r.namespace}/${r.name} was being installed: its records are removed so that it installs again, adopting what it had created.`
-                            : `Helm release ${r.namespace}/${r.name} was being upgraded: its unfinished record is removed so that the upgrade runs again from the last deployed revision.`,
-                    );
-                }
+    try {
+        const api = await kube(access.kubeconfig, access.context);
+        for (const r of releases) {
+            const removed = await removeReleaseRecords(api, r);
+            if (removed.length > 0) {
+                shell.log(
+                    r.operation === "creating"
+                        ? `Helm release ${r.namespace}/${r.name} was being installed: its records are removed so that it installs again, adopting what it had created.`
+                        : `Helm release ${r.namespace}/${r.name} was being upgraded: its unfinished record is removed so that the upgrade runs again from the last deployed revision.`,
+                );
             }
-        } catch (e) {
-            // Never go on to a refresh that cannot reach the cluster: it could drop objects that exist.
-            return {
-                kind: "stop",
-                message: `could not free the Helm releases the interrupted run left in progress (${(e as Error).message}). Nothing was changed; check that the cluster answers, then run npm run ${NPM_SCRIPT[plan.action]} -- ${plan.stack} again.`,
-            };
         }
+    } catch (e) {
+        // Never go on to a refresh that cannot reach the cluster: it could drop objects that exist.
+        return {
+            kind: "stop",
+            message: `could not free the Helm releases the interrupted run left in progress (${(e as Error).message}). Nothing was changed; check that the cluster answers, then run npm run ${NPM_SCRIPT[plan.action]} -- ${plan.stack} again.`,
+        };
     }
     return { kind: "go", clear: true };
 }

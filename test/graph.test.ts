@@ -4,15 +4,9 @@ import * as path from "path";
 import { buildGraph, GraphResource, renderMermaid } from "../scripts/graphModel";
 import { graphFor } from "../scripts/graph";
 import { runStack, ROOT } from "./harness";
+import { graphResource } from "./eventFixtures";
 
-const res = (name: string, type: string, extra: Partial<GraphResource> = {}): GraphResource => ({
-    name,
-    type,
-    custom: true,
-    dependsOn: [],
-    dataDeps: [],
-    ...extra,
-});
+const res = graphResource;
 const K8S = "urn:pulumi:dev::istio-mesh::pulumi:providers:kubernetes::k8s::k8s-id";
 
 describe("graph model", () => {

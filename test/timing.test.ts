@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import type { EngineEvent, OpType } from "@pulumi/pulumi/automation";
-import { buildGraph, GraphResource } from "../scripts/graphModel";
+import { buildGraph } from "../scripts/graphModel";
 import {
     analyzeTimings,
     dependenciesFromState,
@@ -11,7 +11,7 @@ import {
     StateResource,
     urnName,
 } from "../scripts/timing";
-import { fixtureEvents, fixtureState } from "./eventFixtures";
+import { fixtureEvents, fixtureState, graphResource } from "./eventFixtures";
 
 const STACK = "urn:pulumi:dev::p::pulumi:pulumi:Stack::p-dev";
 const urn = (name: string, type = "command:local:Command"): string => `urn:pulumi:dev::p::${type}::${name}`;
@@ -172,14 +172,7 @@ describe("timing analysis", () => {
 });
 
 describe("measured against predicted critical path", () => {
-    const res = (name: string, type: string, extra: Partial<GraphResource> = {}): GraphResource => ({
-        name,
-        type,
-        custom: true,
-        dependsOn: [],
-        dataDeps: [],
-        ...extra,
-    });
+    const res = graphResource;
     // The graph groups the two deployments into one step and predicts the alphabetically first.
     const graph = buildGraph([
         res("cluster", "command:local:Command"),
