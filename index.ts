@@ -2,14 +2,14 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import * as random from "@pulumi/random";
 import { loadConfig } from "./components/config";
-import { connectCluster } from "./components/cluster";
-import { ownerLabels } from "./components/ownership";
-import { INGRESS_NAMESPACE, ISTIO_BASE_RELEASE, ISTIO_NAMESPACE } from "./components/istioValues";
-import { GatewayApiCrds } from "./components/gatewayApiCrds";
-import { IstioMesh } from "./components/istioMesh";
+import { connectCluster } from "./components/cluster/cluster";
+import { ownerLabels } from "./components/cluster/ownership";
+import { INGRESS_NAMESPACE, ISTIO_BASE_RELEASE, ISTIO_NAMESPACE } from "./components/mesh/istioValues";
+import { GatewayApiCrds } from "./components/mesh/gatewayApiCrds";
+import { IstioMesh } from "./components/mesh/istioMesh";
 import { NODE_PORTS } from "./components/ports";
-import { Bookinfo } from "./components/bookinfo";
-import { Observability } from "./components/observability";
+import { Bookinfo } from "./components/bookinfo/bookinfo";
+import { Observability } from "./components/observability/observability";
 import {
     OBSERVABILITY_NAMESPACE,
     addonGatewayPorts,
@@ -18,10 +18,10 @@ import {
     JAEGER,
     JAEGER_OTLP_GRPC_PORT,
     TRACING_PROVIDER,
-} from "./components/observabilityValues";
+} from "./components/observability/observabilityValues";
 import { baseUrl, hostForListenAddress } from "./components/urls";
-import { DeploymentCheck } from "./components/deploymentCheck";
-import { bookinfoBackends, bookinfoWorkloads, BOOKINFO_NAMESPACE } from "./components/bookinfoManifests";
+import { DeploymentCheck } from "./components/verify/deploymentCheck";
+import { bookinfoBackends, bookinfoWorkloads, BOOKINFO_NAMESPACE } from "./components/bookinfo/bookinfoManifests";
 import { MeshStackOutputValues, OUTPUTS_CONTRACT_VERSION } from "./components/outputs";
 
 // Composition root: load config, build components, export outputs.

@@ -8,7 +8,7 @@ import { parse as parseYaml } from "yaml";
 import { GATEWAY_API_VERSION, KIND_NODE_IMAGE } from "./versions";
 import { exposedPorts, PORT_ROLES, PortRole } from "./ports";
 import { hostForListenAddress } from "./urls";
-import { isRegistryHost } from "./kindScripts";
+import { isRegistryHost } from "./cluster/kindScripts";
 
 /** Where the cluster comes from: a local kind cluster, or one the user already has. */
 export type ClusterMode = "kind" | "existing";

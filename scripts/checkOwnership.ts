@@ -3,7 +3,7 @@
  * creates anything there: stops the deploy, with the fix for each, when an object the stack needs
  * exists and is not its own. Needs no kubectl.
  */
-import { conflictMessage, findConflicts, OwnershipPlan } from "../components/ownership";
+import { conflictMessage, findConflicts, OwnershipPlan } from "../components/cluster/ownership";
 import { kubeApiFromEnv, requireEnv } from "./kubeApi";
 
 async function main(): Promise<number> {

@@ -3,7 +3,7 @@
  * gateway's pods are ready and it has an address (a load balancer's, or a node's for a NodePort),
  * and prints its base URL on stdout. Says what is missing when it has none. Needs no kubectl.
  */
-import { GatewayTarget, waitForGateway } from "../components/gatewayReadiness";
+import { GatewayTarget, waitForGateway } from "../components/mesh/gatewayReadiness";
 import { kubeApiFromEnv, requireEnv } from "./kubeApi";
 
 async function main(): Promise<void> {

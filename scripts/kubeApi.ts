@@ -6,7 +6,7 @@
  */
 import * as https from "https";
 import * as http from "http";
-import type { KubeApi } from "../components/meshReadiness";
+import type { KubeApi } from "../components/probe";
 
 /** Builds a KubeApi from kubeconfig content and an optional context. */
 export async function kubeApiFrom(kubeconfig: string, context?: string): Promise<KubeApi> {

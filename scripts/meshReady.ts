@@ -4,7 +4,8 @@
  * injects the gateway's pods (and Bookinfo's sidecars in sidecar mode; in ambient mode, until
  * istio-cni and ztunnel run on every node). Needs no kubectl.
  */
-import { probeMesh, waitUntilReady } from "../components/meshReadiness";
+import { probeMesh } from "../components/mesh/meshReadiness";
+import { waitUntilReady } from "../components/probe";
 import type { MeshMode } from "../components/config";
 import { kubeApiFromEnv, requireEnv } from "./kubeApi";
 

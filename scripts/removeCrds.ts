@@ -3,7 +3,7 @@
  * istio.removeCrdsOnDestroy is on): deletes the CRDs of an API group and waits until they are
  * gone. Needs no kubectl.
  */
-import { removeCrds } from "../components/crdRemoval";
+import { removeCrds } from "../components/mesh/crdRemoval";
 import { kubeApiFromEnv, requireEnv } from "./kubeApi";
 
 async function main(): Promise<void> {

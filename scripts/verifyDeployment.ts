@@ -3,7 +3,7 @@
  * opens Bookinfo's product page and each addon, and lists the Bookinfo pods, until all pass or
  * the time is up. Needs neither kubectl nor curl.
  */
-import { nodeHttpGet, VerificationPlan, verifyDeployment } from "../components/verification";
+import { nodeHttpGet, VerificationPlan, verifyDeployment } from "../components/verify/verification";
 import { kubeApiFrom, requireEnv } from "./kubeApi";
 
 async function main(): Promise<number> {

@@ -2,8 +2,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import type { GraphResource } from "../scripts/graphModel";
-import { parseEventLog, StateResource } from "../scripts/timing";
+import type { GraphResource } from "../tools/graphModel";
+import { parseEventLog, StateResource } from "../tools/timing";
 
 /** Engine event sequences and a state export of dev, gzipped (test/fixtures/engine-events/README.md says what each holds). */
 export const EVENTS_DIR = path.join(__dirname, "fixtures", "engine-events");
@@ -26,7 +26,7 @@ export function fixtureState(): StateResource[] {
 /** The URN of dev's kind cluster command in the fixtures. */
 export const DEV_KIND_CLUSTER_URN = "urn:pulumi:dev::istio-mesh::istio-mesh:index:KindCluster$command:local:Command::kind-cluster";
 
-/** A custom resource of the graph model (scripts/graphModel.ts) that waits for nothing unless told. */
+/** A custom resource of the graph model (tools/graphModel.ts) that waits for nothing unless told. */
 export function graphResource(name: string, type: string, extra: Partial<GraphResource> = {}): GraphResource {
     return { name, type, custom: true, dependsOn: [], dataDeps: [], ...extra };
 }

@@ -1,0 +1,103 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as command from "@pulumi/command";
+import { ExposedPort } from "../ports";
+import { KindClusterSpec, kindCreateScript, kindDeleteScript, kindPreloadScript, renderKindConfig } from "./kindScripts";
+import { KIND_NODE_IMAGE } from "../versions";
+
+/** Arguments of {@link KindCluster}. */
+export interface KindClusterArgs {
+    /** Name of the kind cluster (a DNS-1123 label); its nodes are Docker containers named after it. */
+    readonly clusterName: string;
+    /** Node image with digest. @default KIND_NODE_IMAGE from versions.ts */
+    readonly nodeImage?: string;
+    /** Worker nodes besides the control plane. @default 0 */
+    readonly workers?: number;
+    /** topology.kubernetes.io/region label of every node. @default "local" */
+    readonly region?: string;
+    /** topology.kubernetes.io/zone labels, assigned round robin, control plane first. @default ["local-a"] */
+    readonly zones?: readonly string[];
+    /** Address the host ports bind to. @default "127.0.0.1" */
+    readonly listenAddress?: string;
+    /** Host ports and the node ports behind them; the Services pin the same node ports. @default [] */
+    readonly ports?: readonly ExposedPort[];
+    /** containerd registry mirrors (certs.d hosts.toml). @default [] */
+    readonly registryMirrors?: readonly { readonly registry: string; readonly endpoint: string }[];
+    /** Local Docker images to load into the nodes so that they are not pulled again. @default [] */
+    readonly preloadImages?: readonly string[];
+    /**
+     * Also merge the cluster's credentials into the user's kubeconfig (`$KUBECONFIG`, else
+     * `~/.kube/config`) and switch its current context to `kind-<clusterName>`, with
+     * `kind export kubeconfig`; delete then removes those entries. Off, the user's kubeconfig and
+     * current context are never touched: the kubeconfig is only the `kubeconfig` output. @default false
+     */
+    readonly exportKubeconfig?: boolean;
+}
+
+/**
+ * A local kind cluster managed through the command provider. Create adopts a cluster of the
+ * same name if one exists, waits for every node to be Ready and returns the kubeconfig;
+ * delete removes the cluster. Any change to the rendered config replaces the cluster,
+ * deleting the old one first (two clusters cannot hold the same name and host ports).
+ */
+export class KindCluster extends pulumi.ComponentResource {
+    /** Name of the kind cluster. */
+    public readonly clusterName: pulumi.Output<string>;
+    /** Kubeconfig of the cluster (secret). Known only once the cluster exists. */
+    public readonly kubeconfig: pulumi.Output<string>;
+    /** The rendered kind config, for inspection. */
+    public readonly kindConfig: string;
+
+    constructor(name: string, args: KindClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("istio-mesh:index:KindCluster", name, args, opts);
+        const spec: KindClusterSpec = {
+            name: args.clusterName,
+            nodeImage: args.nodeImage ?? KIND_NODE_IMAGE,
+            workers: args.workers ?? 0,
+            region: args.region ?? "local",
+            zones: args.zones ?? ["local-a"],
+            listenAddress: args.listenAddress ?? "127.0.0.1",
+            ports: args.ports ?? [],
+            registryMirrors: args.registryMirrors ?? [],
+        };
+        this.kindConfig = renderKindConfig(spec);
+        const kubeconfigOptions = { exportKubeconfig: args.exportKubeconfig ?? false };
+
+        const cluster = new command.local.Command(
+            `${name}-cluster`,
+            {
+                // A changed script updates the command, which runs the create script again (it adopts the
+                // cluster); only a changed trigger replaces it (pulumi-command provider/pkg/provider/local/
+                // commandController.go, Update; common/inputs.go: triggers alone are replaceOnChanges).
+                create: kindCreateScript(spec, kubeconfigOptions),
+                delete: kindDeleteScript(spec.name, kubeconfigOptions),
+                stdin: this.kindConfig,
+                // stdout is the kubeconfig: keep it out of the logs.
+                logging: "stderr",
+                triggers: [this.kindConfig],
+            },
+            {
+                parent: this,
+                deleteBeforeReplace: true,
+                additionalSecretOutputs: ["stdout"],
+                customTimeouts: { create: "20m", delete: "5m" },
+            },
+        );
+
+        let ready: pulumi.Output<string> = cluster.stdout;
+        const images = args.preloadImages ?? [];
+        if (images.length > 0) {
+            const preload = new command.local.Command(
+                `${name}-preload`,
+                { create: kindPreloadScript(spec.name, images), triggers: [cluster.id, ...images], logging: "stderr" },
+                // images can only be loaded into nodes that exist
+                { parent: this, dependsOn: [cluster] },
+            );
+            // Hand out the kubeconfig only after the preload, so no workload pulls an image it is about to get.
+            ready = pulumi.all([cluster.stdout, preload.stdout]).apply(([kubeconfig]) => kubeconfig);
+        }
+
+        this.clusterName = pulumi.output(spec.name);
+        this.kubeconfig = pulumi.secret(ready);
+        this.registerOutputs({ clusterName: this.clusterName, kubeconfig: this.kubeconfig });
+    }
+}

@@ -1,0 +1,304 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import * as command from "@pulumi/command";
+import { GatewayKind, MeshMode, MtlsMode, OutboundTrafficPolicy, Resources } from "../config";
+import {
+    baseValues,
+    cniValues,
+    ExtAuthzProvider,
+    GatewayExposure,
+    gatewayValues,
+    INGRESS_GATEWAY_LABELS,
+    INGRESS_GATEWAY_NAME,
+    INGRESS_NAMESPACE,
+    ISTIO_BASE_RELEASE,
+    ISTIO_NAMESPACE,
+    istiodValues,
+    meshConfig,
+    mergeValues,
+    TracingProvider,
+    ztunnelValues,
+} from "./istioValues";
+import { peerAuthentication } from "./meshManifests";
+import { GatewayTarget } from "./gatewayReadiness";
+import { ownerLabels } from "../cluster/ownership";
+import { pinnedRelease } from "../helm";
+import { ISTIO_HELM_REPO, ISTIO_VERSION } from "../versions";
+import { clusterAccessEnv, scriptCommand } from "../localScripts";
+
+/** The command that removes Istio's CRDs on destroy (Helm keeps them on purpose). */
+export const REMOVE_CRDS_COMMAND = scriptCommand("removeCrds");
+
+/** The command that waits for the ingress gateway on an existing cluster and prints its URL. */
+export const GATEWAY_READY_COMMAND = scriptCommand("gatewayReady");
+
+/** The command that runs the readiness gate script on the user's machine. */
+export const MESH_READY_COMMAND = scriptCommand("meshReady");
+
+/** Arguments of {@link IstioMesh}. */
+export interface IstioMeshArgs {
+    /** Data plane mode. @default "sidecar" */
+    readonly mode?: MeshMode;
+    /** Kubeconfig (secret) and context the readiness gate uses to reach the cluster. */
+    readonly kubeconfig: pulumi.Input<string>;
+    /** Context inside the kubeconfig. @default its current context */
+    readonly context?: string;
+    /** Mesh-wide mutual TLS mode (PeerAuthentication `default` in istio-system). @default "STRICT" */
+    readonly mtls?: MtlsMode;
+    /** istiod replicas, resources and disruption budget. @default 1 replica, 200m/512Mi, no budget */
+    readonly istiod?: { readonly replicas: number; readonly resources: Resources; readonly podDisruptionBudget: boolean };
+    /** Ingress gateway replicas, kind and DaemonSet node selector. @default one Deployment replica */
+    readonly gateway?: { readonly replicas: number; readonly kind: GatewayKind; readonly nodeSelector: Readonly<Record<string, string>> };
+    /** How the ingress gateway Service is exposed. @default LoadBalancer */
+    readonly exposure?: GatewayExposure;
+    /** More HTTP ports the gateway Service opens, such as the addon UIs'. @default [] */
+    readonly extraPorts?: readonly { readonly name: string; readonly port: number }[];
+    /** With NodePort exposure, the URL the host reaches the gateway's HTTP port at (kind port mapping). */
+    readonly hostHttpUrl?: string;
+    /** Mesh config switches. @default access logs on, ALLOW_ANY, locality load balancing on */
+    readonly meshConfig?: {
+        readonly accessLogs: boolean;
+        readonly outboundTrafficPolicy: OutboundTrafficPolicy;
+        readonly localityLoadBalancing: boolean;
+    };
+    /** OpenTelemetry tracing provider (Jaeger) registered in meshConfig. @default none */
+    readonly tracing?: TracingProvider;
+    /** External authorizer registered in meshConfig. @default none */
+    readonly extAuthz?: ExtAuthzProvider;
+    /** Extra Helm values per chart, merged over the stack's. @default {} */
+    readonly extraValues?: Partial<Record<"base" | "istiod" | "cni" | "ztunnel" | "gateway", Record<string, unknown>>>;
+    /** What must finish before the stack creates anything in the cluster (the ownership check). @default [] */
+    readonly clusterReady?: readonly pulumi.Resource[];
+    /** Resources istiod must wait for, such as the Gateway API CRDs it watches. @default [] */
+    readonly dependsOn?: pulumi.Resource[];
+    /** How long the readiness gate waits for istiod's webhooks, in seconds. @default 600 */
+    readonly readinessTimeoutSeconds?: number;
+    /**
+     * Remove Istio's CRDs, and so every Istio object in the cluster, on destroy. Otherwise they
+     * stay, as Helm keeps them. @default false
+     */
+    readonly removeCrdsOnDestroy?: boolean;
+}
+
+/**
+ * Istio from its official Helm charts: base, istiod, then (ambient) cni and ztunnel, a readiness
+ * gate that proves istiod serves its webhooks, then the ingress gateway, plus the mesh-wide
+ * PeerAuthentication. Anything that needs Istio's webhooks must depend on {@link ready}.
+ */
+export class IstioMesh extends pulumi.ComponentResource {
+    /** The Istio version every chart uses. */
+    public readonly version: pulumi.Output<string>;
+    /** The data plane mode. */
+    public readonly mode: pulumi.Output<MeshMode>;
+    /** The readiness gate: depend on it before creating Istio resources or injected workloads. */
+    public readonly ready: command.local.Command;
+    /** Namespace of the ingress gateway. */
+    public readonly gatewayNamespace: string;
+    /**
+     * The same name, from the gateway's Namespace resource: objects put there with it are created
+     * after the namespace and deleted before it.
+     */
+    public readonly gatewayNamespaceName: pulumi.Output<string>;
+    /** Name of the ingress gateway Deployment/Service (and its service account). */
+    public readonly gatewayName: string;
+    /** Pod labels of the ingress gateway. */
+    public readonly gatewayLabels: Readonly<Record<string, string>>;
+    /** The ingress gateway release. */
+    public readonly gatewayRelease: k8s.helm.v3.Release;
+    /** The istio-system namespace name. */
+    public readonly istioNamespace: string;
+    /** Base URL of the ingress gateway's HTTP port, as reachable from the user's machine. */
+    public readonly ingressUrl: pulumi.Output<string>;
+
+    constructor(name: string, args: IstioMeshArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("istio-mesh:index:IstioMesh", name, args, opts);
+        const mode = args.mode ?? "sidecar";
+        const extra = args.extraValues ?? {};
+        const istiodSettings = args.istiod ?? {
+            replicas: 1,
+            resources: { requests: { cpu: "200m", memory: "512Mi" } },
+            podDisruptionBudget: false,
+        };
+        const gatewaySettings = args.gateway ?? { replicas: 1, kind: "Deployment" as const, nodeSelector: {} };
+        const mesh = args.meshConfig ?? { accessLogs: true, outboundTrafficPolicy: "ALLOW_ANY" as const, localityLoadBalancing: true };
+
+        // Istio's own namespace names: its charts, docs and tools expect them. Labelled as the stack's,
+        // and created only once the cluster is ready for the stack (everything else here is in them).
+        const namespace = (role: string, nsName: string): k8s.core.v1.Namespace =>
+            new k8s.core.v1.Namespace(
+                `${name}-${role}-ns`,
+                { metadata: { name: nsName, labels: ownerLabels(pulumi.getStack()) } },
+                { parent: this, dependsOn: [...(args.clusterReady ?? [])] },
+            );
+        const systemNs = namespace("system", ISTIO_NAMESPACE);
+        const ingressNs = namespace("ingress", INGRESS_NAMESPACE);
+
+        const release = (
+            role: string,
+            chart: string,
+            releaseName: string,
+            namespace: pulumi.Input<string>,
+            values: Record<string, unknown>,
+            dependsOn: pulumi.Resource[],
+            wait = true,
+        ): k8s.helm.v3.Release =>
+            // Istio's release names: the charts derive object names and labels from them.
+            pinnedRelease(
+                `${name}-${role}`,
+                { releaseName, pin: { chart, version: ISTIO_VERSION, repo: ISTIO_HELM_REPO }, namespace, values, wait },
+                { parent: this, dependsOn },
+            );
+
+        // Does nothing until destroy, when its delete step removes the CRDs that base leaves behind.
+        const crdCleanup = args.removeCrdsOnDestroy
+            ? new command.local.Command(
+                  `${name}-crd-cleanup`,
+                  {
+                      delete: REMOVE_CRDS_COMMAND,
+                      environment: {
+                          ...clusterAccessEnv("CRD", args.kubeconfig, args.context),
+                          CRD_GROUP: "istio.io",
+                      },
+                      logging: "stdoutAndStderr",
+                  },
+                  { parent: this, customTimeouts: { delete: "10m" } },
+              )
+            : undefined;
+        const base = release(
+            "base",
+            "base",
+            ISTIO_BASE_RELEASE,
+            systemNs.metadata.name,
+            mergeValues(baseValues(), extra.base ?? {}),
+            // Istio's own CRDs need nothing else (the Gateway API CRDs install side by side); the
+            // cleanup comes first so that destroy runs it last, after every Istio object is gone.
+            crdCleanup ? [crdCleanup] : [],
+        );
+        const istiod = release(
+            "istiod",
+            "istiod",
+            "istiod",
+            systemNs.metadata.name,
+            mergeValues(
+                istiodValues({
+                    mode,
+                    replicas: istiodSettings.replicas,
+                    resources: istiodSettings.resources,
+                    podDisruptionBudget: istiodSettings.podDisruptionBudget,
+                    meshConfig: meshConfig({ ...mesh, tracing: args.tracing, extAuthz: args.extAuthz }),
+                }),
+                extra.istiod ?? {},
+            ),
+            // istiod needs the CRDs and webhook configuration from base (and the Gateway API CRDs it watches)
+            [base, ...(args.dependsOn ?? [])],
+        );
+        const dataPlane: pulumi.Resource[] = [];
+        if (mode === "ambient") {
+            // Istio's ambient install order: cni and ztunnel after istiod, which issues ztunnel's certificates
+            dataPlane.push(release("cni", "cni", "istio-cni", systemNs.metadata.name, mergeValues(cniValues(), extra.cni ?? {}), [istiod]));
+            dataPlane.push(
+                release("ztunnel", "ztunnel", "ztunnel", systemNs.metadata.name, mergeValues(ztunnelValues(), extra.ztunnel ?? {}), [
+                    istiod,
+                ]),
+            );
+        }
+
+        this.ready = new command.local.Command(
+            `${name}-ready`,
+            {
+                create: MESH_READY_COMMAND,
+                environment: {
+                    ...clusterAccessEnv("MESH", args.kubeconfig, args.context),
+                    MESH_MODE: mode,
+                    // From the Namespace resources: the injection probes run in the ingress namespace.
+                    ISTIO_NAMESPACE: systemNs.metadata.name,
+                    INGRESS_NAMESPACE: ingressNs.metadata.name,
+                    MESH_TIMEOUT_SECONDS: String(args.readinessTimeoutSeconds ?? 600),
+                },
+                // Re-check after an Istio upgrade or a change of mode.
+                triggers: [ISTIO_VERSION, mode],
+                logging: "stdoutAndStderr",
+            },
+            // the probes exercise istiod's webhooks (and, in ambient mode, the cni and ztunnel DaemonSets)
+            { parent: this, dependsOn: [istiod, ...dataPlane], customTimeouts: { create: "15m" } },
+        );
+
+        this.gatewayRelease = release(
+            "gateway",
+            "gateway",
+            INGRESS_GATEWAY_NAME,
+            ingressNs.metadata.name,
+            mergeValues(
+                gatewayValues({
+                    replicas: gatewaySettings.replicas,
+                    kind: gatewaySettings.kind,
+                    nodeSelector: gatewaySettings.nodeSelector,
+                    exposure: args.exposure ?? { type: "LoadBalancer" },
+                    extraPorts: args.extraPorts,
+                }),
+                extra.gateway ?? {},
+            ),
+            // gateway pods get their proxy image from istiod's injector (istio/istio#35789)
+            [this.ready],
+            // On kind, Helm waits for the pods (a NodePort Service never blocks it). On an existing
+            // cluster the check below waits instead: Helm would wait for a load balancer address that
+            // a cluster without a load balancer controller never gives, and then say only "timeout".
+            args.hostHttpUrl !== undefined,
+        );
+
+        new k8s.apiextensions.CustomResource(
+            `${name}-peer-authentication`,
+            peerAuthentication(args.mtls ?? "STRICT"),
+            // Istio resources go through istiod's validating webhook
+            { parent: this, dependsOn: [this.ready] },
+        );
+
+        if (args.hostHttpUrl !== undefined) {
+            // kind: the host port mapped to the gateway's fixed nodePort.
+            this.ingressUrl = pulumi.output(args.hostHttpUrl);
+        } else {
+            // An existing cluster: wait for the gateway's pods and its address (a load balancer's, or a
+            // node's for a NodePort), with a message that says what is missing, and print its URL.
+            const target = pulumi
+                .all([this.gatewayRelease.status.namespace, this.gatewayRelease.status.name])
+                .apply(([namespace, releaseName]) =>
+                    JSON.stringify({
+                        namespace: namespace ?? INGRESS_NAMESPACE,
+                        name: releaseName ?? INGRESS_GATEWAY_NAME,
+                        kind: gatewaySettings.kind,
+                        service: args.exposure?.type ?? "LoadBalancer",
+                        stack: pulumi.getStack(),
+                    } satisfies GatewayTarget),
+                );
+            const reachable = new command.local.Command(
+                `${name}-gateway-ready`,
+                {
+                    create: GATEWAY_READY_COMMAND,
+                    environment: {
+                        ...clusterAccessEnv("GATEWAY", args.kubeconfig, args.context),
+                        GATEWAY_TARGET: target,
+                    },
+                    // Look again after every change of the gateway release (its revision counts them).
+                    triggers: [target, this.gatewayRelease.status.revision],
+                    logging: "stderr",
+                },
+                { parent: this, customTimeouts: { create: "15m" } },
+            );
+            this.ingressUrl = reachable.stdout.apply((out) => out.trim().split("\n").pop() ?? "");
+        }
+
+        this.version = pulumi.output(ISTIO_VERSION);
+        this.mode = pulumi.output(mode);
+        this.gatewayNamespace = INGRESS_NAMESPACE;
+        this.gatewayNamespaceName = ingressNs.metadata.name;
+        this.gatewayName = INGRESS_GATEWAY_NAME;
+        this.gatewayLabels = INGRESS_GATEWAY_LABELS;
+        this.istioNamespace = ISTIO_NAMESPACE;
+        this.registerOutputs({
+            version: this.version,
+            mode: this.mode,
+            ingressUrl: this.ingressUrl,
+            gatewayNamespaceName: this.gatewayNamespaceName,
+        });
+    }
+}
