@@ -6,7 +6,7 @@
  */
 import { probeMesh } from "../components/mesh/meshReadiness";
 import { waitUntilReady } from "../components/probe";
-import type { MeshMode } from "../components/config";
+import type { MeshMode } from "../components/mesh/config";
 import { kubeApiFromEnv, requireEnv } from "./kubeApi";
 
 async function main(): Promise<void> {

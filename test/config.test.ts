@@ -3,7 +3,8 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, defaultKubeconfigPath, RawConfig, validateConfig } from "../components/config";
+import { ConfigError, RawConfig, validateConfig } from "../components/config";
+import { defaultKubeconfigPath } from "../components/cluster/config";
 import { EXISTING_KUBECONFIG, rawConfigFor, runStack } from "./harness";
 
 const K = "istio-mesh:";
@@ -79,7 +80,10 @@ describe("config validation", () => {
 
     it("rejects zone labels that are not label values, and more zones than nodes", () => {
         const found = problems("dev", { [`${K}kind`]: { zones: ["zone a", "b"] } });
-        assert.ok(found.includes(`kind.zones entry "zone a" must be a Kubernetes label value.`), found.join("\n"));
+        assert.ok(
+            found.includes(`kind.zones[0] must be a Kubernetes label value (letters, digits, "-", "_", ".", at most 63) (got "zone a").`),
+            found.join("\n"),
+        );
         assert.ok(
             found.some((f) => f.startsWith("kind.zones names 2 zones but the cluster has only 1 node(s)")),
             found.join("\n"),
@@ -162,7 +166,7 @@ describe("config validation", () => {
         expectProblem(
             "prod",
             { ...prod, [`${K}observability`]: { gatewayExposure: { sourceRanges: ["10.0.0.0/33", "office"] } } },
-            'observability.gatewayExposure.sourceRanges entry "10.0.0.0/33" must be a CIDR such as "203.0.113.0/24".',
+            `observability.gatewayExposure.sourceRanges[0] must be a CIDR such as "203.0.113.0/24" (got "10.0.0.0/33").`,
         );
         expectProblem(
             "dev",
@@ -448,13 +452,13 @@ describe("config validation: nothing silently ignored, nothing left to fail half
             ),
         );
         assert.deepEqual(problems("dev", { [`${K}bookinfo`]: { hostnames: [`${"a".repeat(64)}.example.com`] } }), [
-            `bookinfo.hostnames entry "${"a".repeat(64)}.example.com" must be a DNS name such as "bookinfo.example.com".`,
+            `bookinfo.hostnames[0] must be a DNS name such as "bookinfo.example.com" (got "${"a".repeat(64)}.example.com").`,
         ]);
         const ranges = (sourceRanges: string[]) =>
             problems("prod", { [`${K}kubeconfig`]: EXISTING_KUBECONFIG, [`${K}observability`]: { gatewayExposure: { sourceRanges } } });
         assert.deepEqual(ranges(["1::2::3/64", "010.0.0.0/8"]), [
-            `observability.gatewayExposure.sourceRanges entry "1::2::3/64" must be a CIDR such as "203.0.113.0/24".`,
-            `observability.gatewayExposure.sourceRanges entry "010.0.0.0/8" must be a CIDR such as "203.0.113.0/24".`,
+            `observability.gatewayExposure.sourceRanges[0] must be a CIDR such as "203.0.113.0/24" (got "1::2::3/64").`,
+            `observability.gatewayExposure.sourceRanges[1] must be a CIDR such as "203.0.113.0/24" (got "010.0.0.0/8").`,
         ]);
         assert.deepEqual(ranges(["2001:db8::/32", "10.0.0.0/8"]), []);
         const listen = (listenAddress: string) => problems("dev", { [`${K}kind`]: { listenAddress } });
@@ -478,8 +482,69 @@ describe("config validation: nothing silently ignored, nothing left to fail half
         assert.deepEqual(
             problems("dev", { [`${K}istio`]: { gateway: { kind: "DaemonSet", nodeSelector: { "ingress ready": "true" } } } }),
             [
-                `istio.gateway.nodeSelector entry "ingress ready": "true" must be a Kubernetes label name (an optional DNS prefix and "/", then at most 63 letters, digits, "-", "_" or ".") and value. Fix: use a label your nodes carry, such as "ingress-ready": "true".`,
+                `istio.gateway.nodeSelector["ingress ready"] must be a Kubernetes label name (an optional DNS prefix and "/", then at most 63 letters, digits, "-", "_" or ".") with a label value (got "ingress ready": "true"). Fix: use a label your nodes carry, such as "ingress-ready": "true".`,
             ],
+        );
+    });
+});
+
+describe("config validation: schemas", () => {
+    it("refuses image references no registry accepts, saying why", () => {
+        assert.deepEqual(problems("dev", { [`${K}kind`]: { nodeImage: "kindest/Node:v1.35.8" } }), [
+            `kind.nodeImage must be an image reference such as "kindest/node:v1.35.8@sha256:..." (got "kindest/Node:v1.35.8": upper-case letters in the repository path).`,
+        ]);
+        assert.deepEqual(problems("dev", { [`${K}kind`]: { preloadImages: ["busybox:1.37", "busybox\n--all", 7] } }), [
+            `kind.preloadImages[1] must be an image reference such as "registry.istio.io/release/proxyv2:1.30.3" (got "busybox\\n--all": whitespace or a control character).`,
+            `kind.preloadImages[2] must be an image reference such as "registry.istio.io/release/proxyv2:1.30.3" (got 7).`,
+        ]);
+        assert.deepEqual(problems("dev", { [`${K}kind`]: { preloadImages: "busybox" } }), [
+            `kind.preloadImages must be a list of image references (got "busybox").`,
+        ]);
+    });
+
+    it("checks a rule across settings even when another setting of the section is wrong", () => {
+        assert.deepEqual(
+            problems("prod", {
+                [`${K}kubeconfig`]: EXISTING_KUBECONFIG,
+                [`${K}istio`]: { gateway: { kind: "DaemonSet", replicas: 2, service: "ClusterIP" } },
+            }),
+            [
+                `istio.gateway.service must be one of "LoadBalancer", "NodePort" (got "ClusterIP").`,
+                `istio.gateway.replicas has no effect on a DaemonSet gateway (got 2): it runs one pod per selected node. Fix: remove istio.gateway.replicas.`,
+            ],
+        );
+        // ...but not one that reads the wrong setting: a replica count that is not a number says only that.
+        assert.deepEqual(problems("dev", { [`${K}istio`]: { istiod: { replicas: "two", podDisruptionBudget: true } } }), [
+            `istio.istiod.replicas must be a whole number between 1 and 5 (got "two").`,
+        ]);
+        assert.deepEqual(problems("dev", { [`${K}kind`]: { workers: "many", zones: ["a", "b"] } }), [
+            `kind.workers must be a whole number between 0 and 5 (got "many").`,
+        ]);
+        assert.deepEqual(problems("dev", { [`${K}kind`]: { hostPorts: { http: "x", https: 9090 } } }), [
+            `kind.hostPorts.http must be a whole number between 1 and 65535 (got "x").`,
+            `kind.hostPorts.prometheus must differ from kind.hostPorts.https (both got 9090). Fix: give each endpoint its own host port.`,
+        ]);
+    });
+
+    it("names a section that is not an object, and the settings of a missing one take their defaults", () => {
+        assert.deepEqual(problems("dev", { [`${K}istio`]: { gateway: "DaemonSet" } }), [
+            `istio.gateway must be an object (got "DaemonSet"). Fix: set it as YAML under istio.gateway: in Pulumi.<stack>.yaml.`,
+        ]);
+        const cfg = validateConfig(rawConfigFor("dev", { [`${K}istio`]: { istiod: { replicas: 3 } } }));
+        assert.deepEqual(cfg.istio.istiod, {
+            replicas: 3,
+            resources: { requests: { cpu: "200m", memory: "512Mi" } },
+            podDisruptionBudget: true,
+        });
+        assert.deepEqual(cfg.istio.gateway, {
+            kind: "Deployment",
+            replicas: 1,
+            nodeSelector: { "ingress-ready": "true" },
+            service: "LoadBalancer",
+        });
+        assert.deepEqual(
+            validateConfig(rawConfigFor("dev", { [`${K}kind`]: { workers: "2", exportKubeconfig: "false" } })).kind?.workers,
+            2,
         );
     });
 });

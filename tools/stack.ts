@@ -637,8 +637,8 @@ async function main(argv: string[]): Promise<number> {
         // Loaded only after a deploy: it evaluates the program under mocks, as npm run graph does.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         predict: (env) => (require("./mockRun") as typeof import("./mockRun")).predictedPath(env),
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
         kube: (kubeconfig, context) =>
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
             (require("../scripts/kubeApi") as typeof import("../scripts/kubeApi")).kubeApiFrom(kubeconfig, context),
     });
 }

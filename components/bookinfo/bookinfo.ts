@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { BookinfoSettings, MeshMode } from "../config";
+import { BookinfoSettings } from "./config";
+import { MeshMode } from "../mesh/config";
 import {
     authorizationManifests,
     BOOKINFO_NAMESPACE,

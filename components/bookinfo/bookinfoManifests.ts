@@ -4,7 +4,8 @@
  * pod security context of its bookinfo-psa.yaml and resource requests. Pure data, so tests
  * validate every object against the published schemas.
  */
-import { BookinfoSettings, IngressApi, MeshMode, ReviewsVersion } from "../config";
+import { BookinfoSettings, IngressApi, ReviewsVersion } from "./config";
+import { MeshMode } from "../mesh/config";
 import { Manifest } from "../mesh/meshManifests";
 import { meshNamespaceLabels } from "../outputs";
 import { BOOKINFO_IMAGE_REGISTRY, BOOKINFO_IMAGE_TAG } from "../versions";

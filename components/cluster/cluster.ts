@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { ClusterMode, StackConfig } from "../config";
+import { ClusterMode } from "./config";
+import { StackConfig } from "../config";
 import { OwnershipPlan } from "./ownership";
 import { OwnershipCheck } from "./ownershipCheck";
 import { KindCluster } from "./kindCluster";

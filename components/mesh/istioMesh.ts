@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as command from "@pulumi/command";
-import { GatewayKind, MeshMode, MtlsMode, OutboundTrafficPolicy, Resources } from "../config";
+import { GatewayKind, MeshMode, MtlsMode, OutboundTrafficPolicy, Resources } from "./config";
 import {
     baseValues,
     cniValues,

@@ -1,4 +1,4 @@
-import { GatewayKind, MeshMode, OutboundTrafficPolicy, Resources } from "../config";
+import { GatewayKind, MeshMode, OutboundTrafficPolicy, Resources } from "./config";
 
 /** Namespaces and release names fixed by Istio's own conventions; other tools and docs expect them. */
 export const ISTIO_NAMESPACE = "istio-system";

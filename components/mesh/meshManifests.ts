@@ -2,7 +2,7 @@
  * Istio objects the mesh itself owns, as plain data so that tests validate them against the
  * published schemas.
  */
-import { MtlsMode } from "../config";
+import { MtlsMode } from "./config";
 import { ISTIO_NAMESPACE } from "./istioValues";
 
 /** A Kubernetes object as authored by this stack. */

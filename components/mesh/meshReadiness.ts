@@ -3,7 +3,7 @@
  * them to fail closed, which is later than its Deployment being Ready (istio/istio#38930). Pure logic over a minimal
  * Kubernetes API, so it is unit-tested; scripts/meshReady.ts runs it against a real cluster.
  */
-import { MeshMode } from "../config";
+import { MeshMode } from "./config";
 import { KubeApi, Probe } from "../probe";
 
 const READY: Probe = { ready: true };

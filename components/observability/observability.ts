@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as random from "@pulumi/random";
-import { MeshMode, ObservabilitySettings } from "../config";
+import { MeshMode } from "../mesh/config";
+import { ObservabilitySettings } from "./config";
 import { tracingTelemetry } from "../mesh/meshManifests";
 import {
     AddonService,

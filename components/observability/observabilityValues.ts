@@ -6,7 +6,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import { stringify } from "yaml";
 import { GRAFANA_CURL_IMAGE, ISTIO_GRAFANA_DASHBOARDS, istioDashboardUrl } from "../versions";
-import { MeshMode } from "../config";
+import { MeshMode } from "../mesh/config";
 import { Manifest } from "../mesh/meshManifests";
 import { baseUrl } from "../urls";
 

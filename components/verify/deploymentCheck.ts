@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { MeshMode } from "../config";
+import { MeshMode } from "../mesh/config";
 import { clusterAccessEnv, scriptCommand } from "../localScripts";
 import { AddonEndpoint, BookinfoBackends, PodsCheck, verificationPlan } from "./verification";
 

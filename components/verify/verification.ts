@@ -5,7 +5,7 @@
  */
 import * as http from "http";
 import * as https from "https";
-import { MeshMode } from "../config";
+import { MeshMode } from "../mesh/config";
 import { KubeApi, Probe, RetryOptions, waitUntilReady } from "../probe";
 import { joinUrl } from "../urls";
 

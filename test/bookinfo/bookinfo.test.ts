@@ -14,7 +14,8 @@ import {
     waypointManifest,
     workloadManifests,
 } from "../../components/bookinfo/bookinfoManifests";
-import { BookinfoSettings, ConfigError, defaultHostnames, validateConfig } from "../../components/config";
+import { BookinfoSettings, defaultHostnames } from "../../components/bookinfo/config";
+import { ConfigError, validateConfig } from "../../components/config";
 import { INGRESS_GATEWAY_LABELS } from "../../components/mesh/istioValues";
 import { Manifest } from "../../components/mesh/meshManifests";
 import { EXISTING_KUBECONFIG, rawConfigFor, resolve, Run, runStack } from "../harness";

@@ -15,7 +15,7 @@ import {
     renderKindConfig,
     shq,
 } from "../../components/cluster/kindScripts";
-import { DEFAULT_HOST_PORTS } from "../../components/config";
+import { DEFAULT_HOST_PORTS } from "../../components/cluster/config";
 import { runStack, stackConfig } from "../harness";
 
 const spec: KindClusterSpec = {

@@ -184,8 +184,8 @@ describe("Headlamp config", () => {
 
     it("names the key, the value and the fix for a bad access level or an unknown key", () => {
         assert.deepEqual(problems(on({ access: "admin", port: 9443 })), [
-            "observability.headlamp.port is not a known setting (got 9443). Fix: use one of enabled, access.",
             'observability.headlamp.access must be one of "view", "edit", "cluster-admin" (got "admin"). Fix: pulumi config set --path observability.headlamp.access view',
+            "observability.headlamp.port is not a known setting (got 9443). Fix: use one of enabled, access.",
         ]);
         assert.deepEqual(validateConfig(rawConfigFor("dev", on({ access: "edit" }))).observability.headlamp, { access: "edit" });
         assert.equal(validateConfig(rawConfigFor("dev")).observability.headlamp, undefined);
