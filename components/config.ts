@@ -12,6 +12,8 @@ import {
     clusterModeSchema,
     clusterNameSchema,
     defaultKubeconfigPath,
+    kubeconfigSchema,
+    kubeContextSchema,
     existingCluster,
     ExistingSettings,
     KindSettings,
@@ -19,7 +21,14 @@ import {
     noExistingClusterOnKind,
 } from "./cluster/config";
 import { IstioSettings, istioSchema, meshModeSchema } from "./mesh/config";
-import { BookinfoSettings, bookinfoSchema, defaultHostnames, ingressTls } from "./bookinfo/config";
+import {
+    BookinfoSettings,
+    bookinfoSchema,
+    defaultHostnames,
+    ingressTls,
+    ingressTlsCertSchema,
+    ingressTlsKeySchema,
+} from "./bookinfo/config";
 import { ObservabilitySettings, observabilitySchema } from "./observability/config";
 import { verifyDeploymentSchema } from "./verify/config";
 
@@ -74,24 +83,27 @@ export interface RawConfig {
 /** This project's name, the namespace of its config keys (Pulumi.yaml). */
 const PROJECT = "istio-mesh";
 
-/** The keys this project reads, each as `pulumi config set` names it. */
-export const PROJECT_KEYS = [
-    "clusterMode",
-    "clusterName",
-    "meshMode",
-    "kubeContext",
-    "kubeconfig",
-    "verifyDeployment",
-    "ingressTlsCert",
-    "ingressTlsKey",
-    "kind",
-    "istio",
-    "bookinfo",
-    "observability",
-] as const;
+/** Every key this project reads, as `pulumi config set` names it, with its schema: what the reference documents. */
+export const SETTINGS = {
+    clusterMode: clusterModeSchema,
+    clusterName: clusterNameSchema,
+    meshMode: meshModeSchema,
+    kubeContext: kubeContextSchema,
+    kubeconfig: kubeconfigSchema,
+    verifyDeployment: verifyDeploymentSchema,
+    ingressTlsCert: ingressTlsCertSchema,
+    ingressTlsKey: ingressTlsKeySchema,
+    kind: kindSchema,
+    istio: istioSchema(),
+    bookinfo: bookinfoSchema,
+    observability: observabilitySchema,
+};
+
+/** The keys this project reads. */
+export const PROJECT_KEYS = Object.keys(SETTINGS) as readonly (keyof typeof SETTINGS)[];
 
 /** The structured keys, set with `--path` or as YAML in the stack file. */
-const STRUCTURED_KEYS: readonly string[] = ["kind", "istio", "bookinfo", "observability"];
+export const SECTIONS = ["kind", "istio", "bookinfo", "observability"] as const satisfies readonly (keyof typeof SETTINGS)[];
 
 /** Namespaces of config the stack's providers and Pulumi itself read. */
 const OTHER_NAMESPACES = ["pulumi", "kubernetes", "command", "random"];
@@ -115,7 +127,7 @@ function checkKeys(p: Problems, keys: readonly string[]): void {
         if (namespace === PROJECT) {
             if ((PROJECT_KEYS as readonly string[]).includes(key)) continue;
             const dot = key.indexOf(".");
-            if (dot > 0 && STRUCTURED_KEYS.includes(key.slice(0, dot))) {
+            if (dot > 0 && (SECTIONS as readonly string[]).includes(key.slice(0, dot))) {
                 p.add(
                     `${full} is stored as a key of its own, which nothing reads (got a flat key with a dot). Fix: pulumi config rm '${key}' {stack} && pulumi config set --path ${key} <value> {stack}`,
                 );

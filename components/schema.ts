@@ -14,6 +14,8 @@ export interface Doc {
     readonly description: string;
     /** Its default as the reference shows it; none when the setting has no default. */
     readonly default?: string;
+    /** The values it takes, as the reference shows them. */
+    readonly type?: string;
 }
 
 /** The documentation of every setting, read by tools/configReference.ts. */
@@ -95,12 +97,12 @@ function boolean() {
 
 /** true or false; `pulumi config set --path` stores "true" and "false" as strings. */
 export function bool(fallback: boolean, description: string) {
-    return documented(boolean().default(fallback), { description, default: String(fallback) });
+    return documented(boolean().default(fallback), { description, default: `\`${fallback}\``, type: "true, false" });
 }
 
 /** true or false, undefined when not set: for a default that depends on other settings. */
 export function maybeBool(description: string, fallback: string) {
-    return documented(boolean().optional(), { description, default: fallback });
+    return documented(boolean().optional(), { description, default: fallback, type: "true, false" });
 }
 
 function wholeNumber(min: number, max: number) {
@@ -115,17 +117,17 @@ function wholeNumber(min: number, max: number) {
 
 /** A whole number from `min` to `max`; a numeric string counts. */
 export function int(min: number, max: number, fallback: number, description: string) {
-    return documented(wholeNumber(min, max).default(fallback), { description, default: String(fallback) });
+    return documented(wholeNumber(min, max).default(fallback), { description, default: `\`${fallback}\``, type: `${min} to ${max}` });
 }
 
 /** A whole number from `min` to `max`, undefined when not set. */
 export function maybeInt(min: number, max: number, description: string, fallback?: string) {
-    return documented(wholeNumber(min, max).optional(), { description, default: fallback });
+    return documented(wholeNumber(min, max).optional(), { description, default: fallback, type: `${min} to ${max}` });
 }
 
 /** One of `values`; `fix` is added to the problem. */
 export function oneOf<const T extends readonly [string, ...string[]]>(values: T, fallback: T[number], description: string, fix?: string) {
-    return documented(enumOf(values, fix).default(fallback as never), { description, default: fallback });
+    return documented(enumOf(values, fix).default(fallback as never), { description, default: `\`${fallback}\``, type: values.join(", ") });
 }
 
 /** One of `values`, without a default. */
@@ -179,8 +181,8 @@ export function section<S extends z.ZodRawShape>(shape: S) {
 }
 
 /** Attaches documentation to a setting built from the blocks above. */
-export function doc<T extends z.ZodType>(schema: T, description: string, fallback?: string): T {
-    return documented(schema, { description, default: fallback });
+export function doc<T extends z.ZodType>(schema: T, description: string, fallback?: string, type?: string): T {
+    return documented(schema, { description, default: fallback, type });
 }
 
 /** The fix of a scalar key declared with a default in Pulumi.yaml, which is missing only if Pulumi.yaml was edited. */

@@ -113,24 +113,32 @@ export const bookinfoSchema = section({
         list(text(`must be a DNS name such as "bookinfo.example.com"`, isHostname)).optional(),
         "host names Bookinfo answers to at the ingress",
         "`localhost` on kind with a loopback `listenAddress`, else `*`",
+        "a list of DNS names, `*.<domain>` or `*`",
     ),
     reviews: doc(
         reviews.prefault({}),
         "`mode`: `round-robin`, `weighted` with `weights` `{v1, v2, v3}` adding up to 100, or `pinned` with a `version`",
-        "round-robin",
+        "`round-robin`",
+        "a section",
     ),
     headerRoute: doc(
         section({ user: text().default("jason"), version: version("v2") }).optional(),
         "`{user, version}`: requests with header `end-user: <user>` go to that reviews version",
+        undefined,
+        "a section",
     ),
     ratingsFault: doc(
         ratingsFault.optional(),
         "`{kind: delay|abort, percent, delaySeconds (1 to 60, default 7) | httpStatus (400 to 599, default 500), user}`: a fault in calls to ratings, for one `user` or everyone",
+        undefined,
+        "a section",
     ),
     timeoutSeconds: maybeInt(1, 300, "timeout of calls to reviews, in seconds"),
     retries: doc(
         section({ attempts: int(1, 10, 3, ""), perTryTimeoutSeconds: int(1, 60, 2, "") }).optional(),
         "`{attempts (1 to 10, default 3), perTryTimeoutSeconds (1 to 60, default 2)}` for calls to reviews",
+        undefined,
+        "a section",
     ),
     outlierDetection: bool(true, "eject failing endpoints of every Bookinfo service"),
     authorization: bool(true, "deny by default and allow only the Bookinfo call graph"),
@@ -143,6 +151,8 @@ export const bookinfoSchema = section({
             port: int(1, 65535, 9000, ""),
         }).optional(),
         "`{name, service, port}`: an external authorizer you run, asked about every request to productpage; needs `authorization`",
+        undefined,
+        "a section",
     ),
     tls: bool(false, "HTTPS on the ingress with `ingressTlsCert` and `ingressTlsKey`"),
 })
@@ -193,6 +203,20 @@ export const bookinfoSchema = section({
         },
         whenParsed("extAuthz", "authorization"),
     );
+
+export const ingressTlsCertSchema = doc(
+    z.string().optional(),
+    "with `bookinfo.tls`: the ingress certificate, set with `--secret`",
+    "(none, secret)",
+    "a PEM certificate",
+);
+
+export const ingressTlsKeySchema = doc(
+    z.string().optional(),
+    "with `bookinfo.tls`: the certificate's private key, set with `--secret`",
+    "(none, secret)",
+    "a PEM private key",
+);
 
 /** Which API routes ingress traffic to Bookinfo. */
 export type IngressApi = z.output<typeof bookinfoSchema>["ingressApi"];

@@ -20,7 +20,8 @@ export type ClusterMode = "kind" | "existing";
 export const clusterModeSchema = doc(
     declared(enumOf(["kind", "existing"], "pulumi config set clusterMode kind {stack}")),
     "`kind` creates a local cluster; `existing` uses `kubeconfig` or `kubeContext`",
-    "kind",
+    "`kind`",
+    "kind, existing",
 );
 
 export const clusterNameSchema = doc(
@@ -31,8 +32,23 @@ export const clusterNameSchema = doc(
             "pulumi config set clusterName istio-dev {stack}",
         ),
     ),
-    "kind cluster name, a DNS-1123 label of at most 40 characters",
-    "istio-mesh",
+    "kind cluster name; on an existing cluster, a name for the outputs",
+    "`istio-mesh`",
+    "a DNS-1123 label of at most 40 characters",
+);
+
+export const kubeContextSchema = doc(
+    z.string().optional(),
+    "existing clusters: the context to use; without `kubeconfig`, read from the kubeconfig file kubectl would use (`$KUBECONFIG`, else `~/.kube/config`)",
+    '`""`',
+    "a context of the kubeconfig",
+);
+
+export const kubeconfigSchema = doc(
+    z.string().optional(),
+    "existing clusters: the kubeconfig's content, set with `--secret` (`pulumi config set --secret kubeconfig < file`)",
+    "(none, secret)",
+    "a kubeconfig",
 );
 
 /** Default host ports of the exposed endpoints on kind. */
@@ -111,16 +127,18 @@ const hostPorts = section(
 );
 
 export const kindSchema = section({
-    workers: int(0, MAX_WORKERS, 0, `worker nodes besides the control plane (0 to ${MAX_WORKERS})`),
+    workers: int(0, MAX_WORKERS, 0, "worker nodes besides the control plane"),
     nodeImage: doc(
         image("kindest/node:v1.35.8@sha256:...").default(KIND_NODE_IMAGE),
         "kind node image",
         "pinned in `components/versions.ts`",
+        "an image reference",
     ),
     region: doc(
         text(`must be a Kubernetes label value (letters, digits, "-", "_", ".", at most 63)`, labelValue).default("local"),
         "`topology.kubernetes.io/region` of every node",
-        "local",
+        "`local`",
+        "a label value",
     ),
     zones: doc(
         list(text(`must be a Kubernetes label value (letters, digits, "-", "_", ".", at most 63)`, labelValue))
@@ -130,7 +148,8 @@ export const kindSchema = section({
             })
             .default(["local-a"]),
         "`topology.kubernetes.io/zone` labels, assigned round robin, control plane first",
-        "[local-a]",
+        "`[local-a]`",
+        "a list of label values",
     ),
     listenAddress: doc(
         z
@@ -148,14 +167,16 @@ export const kindSchema = section({
             })
             .default("127.0.0.1"),
         "host address the ports bind to; anything else exposes them beyond this machine",
-        "127.0.0.1",
+        "`127.0.0.1`",
+        "an IPv4 address",
     ),
     hostPorts: doc(
         hostPorts.prefault({}),
         "host port of each endpoint; each maps to a fixed nodePort (`components/ports.ts`). Every one is mapped, also for an addon that is off, so that switching an addon on never recreates the cluster; each must be free and differ from the others",
-        Object.entries(DEFAULT_HOST_PORTS)
+        `\`${Object.entries(DEFAULT_HOST_PORTS)
             .map(([role, port]) => `${role}: ${port}`)
-            .join(", "),
+            .join(", ")}\``,
+        "1 to 65535 each",
     ),
     registryMirrors: doc(
         list(registryMirror, "must be a list of {registry, endpoint}")
@@ -172,12 +193,14 @@ export const kindSchema = section({
                 });
             }),
         "`[{registry: docker.io, endpoint: http://host.docker.internal:5000}]`: containerd pulls through the mirror first (certs.d `hosts.toml`)",
-        "[]",
+        "`[]`",
+        "a list of `{registry, endpoint}`",
     ),
     preloadImages: doc(
         list(image("registry.istio.io/release/proxyv2:1.30.3"), "must be a list of image references").default([]),
         "images from your local Docker to `kind load` into the nodes, so repeated deployments do not pull them again",
-        "[]",
+        "`[]`",
+        "a list of image references",
     ),
     // Off by default: kind would otherwise write admin credentials into the user's kubeconfig and switch its context.
     exportKubeconfig: bool(

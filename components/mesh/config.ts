@@ -24,8 +24,9 @@ export type MeshMode = "sidecar" | "ambient";
 
 export const meshModeSchema = doc(
     declared(enumOf(["sidecar", "ambient"], "pulumi config set meshMode sidecar (or ambient).")),
-    "`sidecar` or `ambient`",
-    "sidecar",
+    "Istio's data plane: sidecar proxies, or ztunnel and waypoints",
+    "`sidecar`",
+    "sidecar, ambient",
 );
 
 const QUANTITY = /^([0-9]+(?:\.[0-9]+)?)(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
@@ -94,7 +95,7 @@ const nodeSelector = z
 const DEFAULT_NODE_SELECTOR = { "ingress-ready": "true" };
 
 const gateway = section({
-    replicas: maybeInt(1, 10, "ingress gateway replicas of a Deployment gateway", "1"),
+    replicas: maybeInt(1, 10, "ingress gateway replicas of a Deployment gateway", "`1`"),
     kind: oneOf(["Deployment", "DaemonSet"], "Deployment", "`DaemonSet` runs one gateway pod on each node `nodeSelector` selects"),
     nodeSelector: doc(nodeSelector.optional(), "node labels a DaemonSet gateway runs on", '`ingress-ready: "true"`'),
     service: oneOf(
@@ -132,7 +133,7 @@ export type GatewayService = z.output<typeof gateway>["service"];
 const istiod = section({
     replicas: int(1, 5, 1, "istiod replicas"),
     resources: doc(resources.prefault({}), "istiod's `requests` and `limits` of `cpu` and `memory`", "requests `cpu: 200m, memory: 512Mi`"),
-    podDisruptionBudget: maybeBool("a PodDisruptionBudget of minAvailable 1 for istiod", "true with 2 or more replicas"),
+    podDisruptionBudget: maybeBool("a PodDisruptionBudget of minAvailable 1 for istiod", "`true` with 2 or more replicas"),
 })
     .superRefine(
         (d, ctx) => {
@@ -238,6 +239,8 @@ export function istioSchema(fileExists: (file: string) => boolean = fs.existsSyn
                 })
                 .optional(),
             "a local copy of the CRD bundle for air-gapped machines",
+            undefined,
+            "a file path",
         ),
     }).superRefine(
         (ga, ctx) => {
@@ -253,18 +256,20 @@ export function istioSchema(fileExists: (file: string) => boolean = fs.existsSyn
     );
     return section({
         mtls: oneOf(["STRICT", "PERMISSIVE"], "STRICT", "mesh-wide PeerAuthentication mode"),
-        istiod: doc(istiod.prefault({}), "istiod's `replicas` (1 to 5), `resources` and `podDisruptionBudget`", "1 replica"),
+        istiod: doc(istiod.prefault({}), "istiod's `replicas` (1 to 5), `resources` and `podDisruptionBudget`", "`1` replica", "a section"),
         gateway: doc(
             gateway.prefault({}),
             "the ingress gateway: `kind` (`Deployment` or `DaemonSet`), `replicas` (1 to 10, Deployment), `nodeSelector` (DaemonSet), `service` (existing clusters: `LoadBalancer` or `NodePort`)",
             "one Deployment replica behind a LoadBalancer",
+            "a section",
         ),
         meshConfig: meshConfig.prefault({}),
         gatewayApi: gatewayApi.prefault({}),
         extraValues: doc(
             extraValues.prefault({}),
             "extra Helm values per chart (`base`, `istiod`, `cni`, `ztunnel`, `gateway`), merged over the stack's own; the keys the stack sets itself (`global`, `meshConfig`, `profile`, the gateway's `service` and `kind`) are refused",
-            "{}",
+            "`{}`",
+            "Helm values per chart",
         ),
         removeCrdsOnDestroy: bool(
             false,

@@ -49,20 +49,24 @@ export const observabilitySchema = section({
     grafana: bool(true, "Grafana with Istio's dashboards; needs `prometheus`"),
     jaeger: bool(true, "Jaeger, receiving the mesh's traces"),
     kiali: bool(true, "Kiali; needs `prometheus`"),
-    tracingSamplingPercent: maybeInt(0, 100, "percentage of requests traced (0 to 100); needs `jaeger`", "100"),
+    tracingSamplingPercent: maybeInt(0, 100, "percentage of requests traced (0 to 100); needs `jaeger`", "`100`"),
     kialiAuth: doc(
         enumOf(["token", "anonymous"]).optional(),
         "`token` (log in with a service account token) or `anonymous` (only on kind with `listenAddress` 127.0.0.1)",
-        "token",
+        "`token`",
+        "token, anonymous",
     ),
     gatewayExposure: doc(
         gatewayExposure.optional(),
         "existing clusters: `{sourceRanges: [CIDR, ...]}` serves each addon UI on its own port of the ingress gateway, only to those client ranges. Unset, the UIs stay in-cluster",
+        undefined,
+        "a section",
     ),
     headlamp: doc(
         headlamp.prefault({}),
         "`{enabled, access}`: Headlamp, the cluster web UI, with token login as a service account bound to the ClusterRole `access` (`view`, `edit` or `cluster-admin`)",
         "off; access `view`",
+        "a section",
     ),
     kubernetesDashboard: retired(
         `is no longer supported (got {got}): the Kubernetes Dashboard project is archived and its chart repository is gone. Fix: remove observability.kubernetesDashboard and use observability.headlamp, the cluster web UI that replaces it: pulumi config set --path observability.headlamp.enabled true`,
