@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
-import { given, Problems, show } from "./schema";
+import { given, Problems, show, STACK } from "./schema";
 import {
     ClusterMode,
     clusterModeSchema,
@@ -129,7 +129,7 @@ function checkKeys(p: Problems, keys: readonly string[]): void {
             const dot = key.indexOf(".");
             if (dot > 0 && (SECTIONS as readonly string[]).includes(key.slice(0, dot))) {
                 p.add(
-                    `${full} is stored as a key of its own, which nothing reads (got a flat key with a dot). Fix: pulumi config rm '${key}' {stack} && pulumi config set --path ${key} <value> {stack}`,
+                    `${full} is stored as a key of its own, which nothing reads (got a flat key with a dot). Fix: pulumi config rm '${key}' ${STACK} && pulumi config set --path ${key} <value> ${STACK}`,
                 );
                 continue;
             }
@@ -137,11 +137,11 @@ function checkKeys(p: Problems, keys: readonly string[]): void {
                 (a, b) => distance(key.toLowerCase(), a.toLowerCase()) - distance(key.toLowerCase(), b.toLowerCase()),
             )[0];
             p.add(
-                `${full} is not a setting of this stack (got a key nothing reads). Fix: did you mean ${PROJECT}:${near}? pulumi config rm ${key} {stack}, then set ${near}.`,
+                `${full} is not a setting of this stack (got a key nothing reads). Fix: did you mean ${PROJECT}:${near}? pulumi config rm ${key} ${STACK}, then set ${near}.`,
             );
         } else if (!OTHER_NAMESPACES.includes(namespace)) {
             p.add(
-                `${full} is in namespace "${namespace}", which nothing in this stack reads (got a key outside "${PROJECT}:"). Fix: pulumi config rm '${full}' {stack}, then set it as ${PROJECT}:${key}.`,
+                `${full} is in namespace "${namespace}", which nothing in this stack reads (got a key outside "${PROJECT}:"). Fix: pulumi config rm '${full}' ${STACK}, then set it as ${PROJECT}:${key}.`,
             );
         }
     }
@@ -171,7 +171,7 @@ function checkAcross(
     if (kind) {
         if (given(raw.istio, "gateway", "service")) {
             p.add(
-                `istio.gateway.service applies to existing clusters only (got ${show(istio.gateway.service)} with clusterMode "kind", where the gateway is always a NodePort behind kind's host ports). Fix: pulumi config rm --path istio.gateway.service {stack}`,
+                `istio.gateway.service applies to existing clusters only (got ${show(istio.gateway.service)} with clusterMode "kind", where the gateway is always a NodePort behind kind's host ports). Fix: pulumi config rm --path istio.gateway.service ${STACK}`,
             );
         }
         // The kind port mappings exist only on the control-plane node, so the gateway must run there.
@@ -197,7 +197,7 @@ function checkAcross(
     }
     if (observability.gatewayExposure && istio.gateway.service === "NodePort") {
         p.add(
-            `observability.gatewayExposure needs istio.gateway.service "LoadBalancer" (got "NodePort"): the addon UIs are served on their own ports of the gateway's load balancer address. Fix: remove observability.gatewayExposure, or pulumi config set --path istio.gateway.service LoadBalancer {stack}`,
+            `observability.gatewayExposure needs istio.gateway.service "LoadBalancer" (got "NodePort"): the addon UIs are served on their own ports of the gateway's load balancer address. Fix: remove observability.gatewayExposure, or pulumi config set --path istio.gateway.service LoadBalancer ${STACK}`,
         );
     }
     if (observability.kialiAuth === "anonymous" && (!kind || kind.listenAddress !== "127.0.0.1")) {
@@ -227,7 +227,7 @@ export function validateConfig(raw: RawConfig, fileExists: (file: string) => boo
     if (raw.keys) checkKeys(p, raw.keys);
     for (const key of raw.unreadable ?? []) {
         p.add(
-            `${key} must be an object written as YAML or JSON (got text that does not parse). Fix: write it as YAML under ${PROJECT}:${key}: in Pulumi.${raw.stack}.yaml, or set one setting at a time with pulumi config set --path ${key}.<setting> <value> {stack}`,
+            `${key} must be an object written as YAML or JSON (got text that does not parse). Fix: write it as YAML under ${PROJECT}:${key}: in Pulumi.${raw.stack}.yaml, or set one setting at a time with pulumi config set --path ${key}.<setting> <value> ${STACK}`,
         );
     }
     const clusterMode = p.parse(clusterModeSchema, raw.clusterMode, "clusterMode");
@@ -242,7 +242,7 @@ export function validateConfig(raw: RawConfig, fileExists: (file: string) => boo
     ] as const) {
         if (input && !input.secret) {
             p.add(
-                `${key} is stored in plain text in Pulumi.${raw.stack}.yaml (got a value set without --secret). Fix: pulumi config rm ${key} {stack} && pulumi config set --secret ${key} {stack} < <file>`,
+                `${key} is stored in plain text in Pulumi.${raw.stack}.yaml (got a value set without --secret). Fix: pulumi config rm ${key} ${STACK} && pulumi config set --secret ${key} ${STACK} < <file>`,
             );
         }
     }

@@ -3,10 +3,18 @@
  * and their documentation, strict sections, and the translation of zod's issues into the stack's
  * problems, each `<key> must ... (got <value>). Fix: ...`.
  *
- * Messages may hold two placeholders, filled in when problems are listed: `{key}`, the full key
- * of the setting, and `{stack}`, the `--stack <name>` flag of the stack's commands.
+ * Messages may hold two placeholders, filled in when problems are listed: {@link KEY}, the full
+ * key of the setting, and {@link STACK}, the `--stack <name>` flag of the stack's commands.
  */
 import { z } from "zod";
+
+/**
+ * Placeholder of the setting's full key in a message. A NUL on each side: a value quoted in a
+ * message is JSON, which escapes control characters, so no value the user wrote can contain one.
+ */
+export const KEY = "\u0000key\u0000";
+/** Placeholder of the `--stack <name>` flag in a message. */
+export const STACK = "\u0000stack\u0000";
 
 /** How a setting appears in the README's configuration reference. */
 export interface Doc {
@@ -36,7 +44,7 @@ export class Problems {
     readonly warnings: string[] = [];
     constructor(private readonly stackFlag: string) {}
     add(message: string): void {
-        this.list.push(message.replaceAll("{stack}", this.stackFlag));
+        this.list.push(message.replaceAll(STACK, this.stackFlag));
     }
     warn(message: string): void {
         this.warnings.push(message);
@@ -53,7 +61,7 @@ export class Problems {
             } else if (issue.code === "custom" && (issue.params as { whole?: boolean } | undefined)?.whole) {
                 this.add(issue.message);
             } else {
-                this.add(`${key} ${issue.message.replaceAll("{key}", key)}`);
+                this.add(`${key} ${issue.message.replaceAll(KEY, key)}`);
             }
         }
         return undefined;
@@ -176,7 +184,7 @@ export function section<S extends z.ZodRawShape>(shape: S) {
         error: (iss) =>
             iss.code === "unrecognized_keys"
                 ? `Fix: use one of ${known.join(", ")}.`
-                : `must be an object (got ${show(iss.input)}). Fix: set it as YAML under {key}: in Pulumi.<stack>.yaml.`,
+                : `must be an object (got ${show(iss.input)}). Fix: set it as YAML under ${KEY}: in Pulumi.<stack>.yaml.`,
     });
 }
 
@@ -186,7 +194,7 @@ export function doc<T extends z.ZodType>(schema: T, description: string, fallbac
 }
 
 /** The fix of a scalar key declared with a default in Pulumi.yaml, which is missing only if Pulumi.yaml was edited. */
-export const DECLARED_FIX = "restore its declaration and default under config: in Pulumi.yaml, or pulumi config set {key} <value>.";
+export const DECLARED_FIX = `restore its declaration and default under config: in Pulumi.yaml, or pulumi config set ${KEY} <value>.`;
 
 /** A scalar declared in Pulumi.yaml: missing is its own problem. */
 export function declared<T extends z.ZodType>(schema: T) {

@@ -526,6 +526,13 @@ describe("config validation: schemas", () => {
         ]);
     });
 
+    it("quotes a value as the user wrote it, even one that looks like a placeholder of the messages", () => {
+        assert.deepEqual(problems("dev", { [`${K}bookinfo`]: { hostnames: ["{key}", "{stack}"] } }), [
+            `bookinfo.hostnames[0] must be a DNS name such as "bookinfo.example.com" (got "{key}").`,
+            `bookinfo.hostnames[1] must be a DNS name such as "bookinfo.example.com" (got "{stack}").`,
+        ]);
+    });
+
     it("names a section that is not an object, and the settings of a missing one take their defaults", () => {
         assert.deepEqual(problems("dev", { [`${K}istio`]: { gateway: "DaemonSet" } }), [
             `istio.gateway must be an object (got "DaemonSet"). Fix: set it as YAML under istio.gateway: in Pulumi.<stack>.yaml.`,

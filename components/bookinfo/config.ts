@@ -3,7 +3,23 @@ import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { hostForListenAddress } from "../urls";
-import { bool, doc, enumOf, int, list, maybeInt, oneOf, problem, problemAt, Problems, section, show, text, whenParsed } from "../schema";
+import {
+    bool,
+    doc,
+    enumOf,
+    int,
+    list,
+    maybeInt,
+    oneOf,
+    problem,
+    problemAt,
+    Problems,
+    section,
+    show,
+    text,
+    whenParsed,
+    KEY,
+} from "../schema";
 
 const VERSIONS = ["v1", "v2", "v3"] as const;
 /** A Bookinfo reviews version. */
@@ -28,7 +44,7 @@ const reviews = section({
                     problemAt(
                         ctx,
                         [key],
-                        `has no effect with mode ${show(r.mode)} (got ${show(r[key])}): it is read only with mode "${needs}". Fix: set bookinfo.reviews.mode to ${needs}, or remove {key}.`,
+                        `has no effect with mode ${show(r.mode)} (got ${show(r[key])}): it is read only with mode "${needs}". Fix: set bookinfo.reviews.mode to ${needs}, or remove ${KEY}.`,
                     );
                 }
             };

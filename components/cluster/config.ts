@@ -12,13 +12,13 @@ import { KIND_NODE_IMAGE } from "../versions";
 import { exposedPorts, PORT_ROLES, PortRole } from "../ports";
 import { isRegistryHost } from "./kindScripts";
 import { imageReferenceProblem } from "./imageReference";
-import { bool, declared, doc, enumOf, int, list, problemAt, Problems, section, show, text, unparsed, whenParsed } from "../schema";
+import { bool, declared, doc, enumOf, int, list, problemAt, Problems, section, show, text, unparsed, whenParsed, STACK } from "../schema";
 
 /** Where the cluster comes from: a local kind cluster, or one the user already has. */
 export type ClusterMode = "kind" | "existing";
 
 export const clusterModeSchema = doc(
-    declared(enumOf(["kind", "existing"], "pulumi config set clusterMode kind {stack}")),
+    declared(enumOf(["kind", "existing"], `pulumi config set clusterMode kind ${STACK}`)),
     "`kind` creates a local cluster; `existing` uses `kubeconfig` or `kubeContext`",
     "`kind`",
     "kind, existing",
@@ -29,7 +29,7 @@ export const clusterNameSchema = doc(
         text(
             `must be a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit, at most 40 characters`,
             (s) => /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(s) && s.length <= 40,
-            "pulumi config set clusterName istio-dev {stack}",
+            `pulumi config set clusterName istio-dev ${STACK}`,
         ),
     ),
     "kind cluster name; on an existing cluster, a name for the outputs",
@@ -252,7 +252,7 @@ interface KubeconfigYaml {
  * points. Messages never quote the kubeconfig: it holds credentials.
  */
 export function checkKubeconfig(p: Problems, content: string, context: string | undefined, source: string): boolean {
-    const fix = `Fix: pulumi config set --secret kubeconfig {stack} < path/to/kubeconfig (the file's content, not its path)`;
+    const fix = `Fix: pulumi config set --secret kubeconfig ${STACK} < path/to/kubeconfig (the file's content, not its path)`;
     if (content.trim() === "") {
         p.add(
             `kubeconfig is empty (got an empty value in ${source}): the provider would fall back to your current kube context and install Istio wherever it points. ${fix}`,
@@ -286,8 +286,8 @@ export function checkKubeconfig(p: Problems, content: string, context: string | 
         const has = contexts.map((c) => show(c)).join(", ");
         p.add(
             context
-                ? `kubeContext must be a context of ${source} (got ${show(context)}; it has ${has}). Fix: pulumi config set kubeContext ${contexts[0]} {stack}`
-                : `kubeconfig has no current context to use (got ${show(k["current-context"] ?? "")}; it has ${has}). Fix: pulumi config set kubeContext ${contexts[0]} {stack}`,
+                ? `kubeContext must be a context of ${source} (got ${show(context)}; it has ${has}). Fix: pulumi config set kubeContext ${contexts[0]} ${STACK}`
+                : `kubeconfig has no current context to use (got ${show(k["current-context"] ?? "")}; it has ${has}). Fix: pulumi config set kubeContext ${contexts[0]} ${STACK}`,
         );
         return false;
     }
@@ -314,8 +314,8 @@ export function existingCluster(
     }
     p.add(
         context
-            ? `kubeContext is ${show(context)} but no kubeconfig file was found at ${file?.path ?? "~/.kube/config"} (got nothing). Fix: point KUBECONFIG at your kubeconfig, or pulumi config set --secret kubeconfig {stack} < path/to/kubeconfig`
-            : `kubeconfig is required when clusterMode is "existing" (got nothing). Fix: pulumi config set --secret kubeconfig {stack} < ~/.kube/config   (or name a context of your kubeconfig file: pulumi config set kubeContext my-context {stack})`,
+            ? `kubeContext is ${show(context)} but no kubeconfig file was found at ${file?.path ?? "~/.kube/config"} (got nothing). Fix: point KUBECONFIG at your kubeconfig, or pulumi config set --secret kubeconfig ${STACK} < path/to/kubeconfig`
+            : `kubeconfig is required when clusterMode is "existing" (got nothing). Fix: pulumi config set --secret kubeconfig ${STACK} < ~/.kube/config   (or name a context of your kubeconfig file: pulumi config set kubeContext my-context ${STACK})`,
     );
     return undefined;
 }
@@ -328,7 +328,7 @@ export function noExistingClusterOnKind(p: Problems, kubeconfig: boolean, kubeCo
     ] as const) {
         if (set) {
             p.add(
-                `${key} is set but clusterMode is "kind" (got a ${key} the stack would ignore: it makes its own cluster). Fix: pulumi config rm ${key} {stack}, or pulumi config set clusterMode existing {stack}`,
+                `${key} is set but clusterMode is "kind" (got a ${key} the stack would ignore: it makes its own cluster). Fix: pulumi config rm ${key} ${STACK}, or pulumi config set clusterMode existing ${STACK}`,
             );
         }
     }

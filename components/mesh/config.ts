@@ -17,6 +17,7 @@ import {
     show,
     text,
     whenParsed,
+    KEY,
 } from "../schema";
 
 /** Istio data plane: sidecar proxies, or ztunnel (plus waypoints) in ambient mode. */
@@ -110,7 +111,7 @@ const gateway = section({
                 problemAt(
                     ctx,
                     ["replicas"],
-                    `has no effect on a DaemonSet gateway (got ${show(g.replicas)}): it runs one pod per selected node. Fix: remove {key}.`,
+                    `has no effect on a DaemonSet gateway (got ${show(g.replicas)}): it runs one pod per selected node. Fix: remove ${KEY}.`,
                 );
             }
             if (g.kind === "Deployment" && g.nodeSelector !== undefined) {
