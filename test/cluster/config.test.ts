@@ -1,0 +1,212 @@
+import { strict as assert } from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { validateConfig } from "../../components/config";
+import { defaultKubeconfigPath } from "../../components/cluster/config";
+import { EXISTING_KUBECONFIG, rawConfigFor } from "../harness";
+import { expectProblem, K, problems } from "../configProblems";
+
+describe("cluster config: clusterMode, clusterName and kind", () => {
+    const mirror = (m: unknown) => problems("dev", { [`${K}kind`]: { registryMirrors: [m] } });
+
+    it("rejects an unknown cluster mode naming the key, value and fix", () => {
+        expectProblem(
+            "dev",
+            { [`${K}clusterMode`]: "minikube" },
+            `clusterMode must be one of "kind", "existing" (got "minikube"). Fix: pulumi config set clusterMode kind --stack dev`,
+        );
+    });
+
+    it("rejects a cluster name that is not a DNS-1123 label", () => {
+        expectProblem(
+            "dev",
+            { [`${K}clusterName`]: "Istio_Dev" },
+            `clusterName must be a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit, at most 40 characters (got "Istio_Dev"). Fix: pulumi config set clusterName istio-dev --stack dev`,
+        );
+    });
+
+    it("rejects kind.workers above 5 naming the key", () => {
+        expectProblem("dev", { [`${K}kind`]: { workers: 7 } }, "kind.workers must be a whole number between 0 and 5 (got 7).");
+    });
+
+    it("rejects host ports out of range and duplicated", () => {
+        const found = problems("dev", { [`${K}kind`]: { hostPorts: { http: 70000, grafana: 9090 } } });
+        assert.ok(found.includes("kind.hostPorts.http must be a whole number between 1 and 65535 (got 70000)."), found.join("\n"));
+        assert.ok(
+            found.includes(
+                "kind.hostPorts.grafana must differ from kind.hostPorts.prometheus (both got 9090). Fix: give each endpoint its own host port.",
+            ),
+            found.join("\n"),
+        );
+    });
+
+    it("rejects a listen address that is not IPv4", () => {
+        expectProblem(
+            "dev",
+            { [`${K}kind`]: { listenAddress: "localhost" } },
+            `kind.listenAddress must be an IPv4 address such as "127.0.0.1" (got "localhost").`,
+        );
+    });
+
+    it("rejects zone labels that are not label values, and more zones than nodes", () => {
+        const found = problems("dev", { [`${K}kind`]: { zones: ["zone a", "b"] } });
+        assert.ok(
+            found.includes(`kind.zones[0] must be a Kubernetes label value (letters, digits, "-", "_", ".", at most 63) (got "zone a").`),
+            found.join("\n"),
+        );
+        assert.ok(
+            found.some((f) => f.startsWith("kind.zones names 2 zones but the cluster has only 1 node(s)")),
+            found.join("\n"),
+        );
+    });
+
+    it("rejects a registry mirror without a URL endpoint", () => {
+        expectProblem(
+            "dev",
+            { [`${K}kind`]: { registryMirrors: [{ registry: "docker.io", endpoint: "mirror:5000" }] } },
+            `kind.registryMirrors[0].endpoint must be an http:// or https:// URL without spaces, quotes or control characters (got "mirror:5000").`,
+        );
+    });
+
+    it("rejects a typo in a structured key instead of ignoring it", () => {
+        expectProblem(
+            "dev",
+            { [`${K}kind`]: { worker: 2 } },
+            "kind.worker is not a known setting (got 2). Fix: use one of workers, nodeImage, region, zones, listenAddress, hostPorts, registryMirrors, preloadImages, exportKubeconfig.",
+        );
+    });
+
+    it("leaves the user's kubeconfig alone unless kind.exportKubeconfig asks for the merge", () => {
+        assert.equal(validateConfig(rawConfigFor("dev")).kind?.exportKubeconfig, false);
+        assert.equal(validateConfig(rawConfigFor("staging")).kind?.exportKubeconfig, false);
+        // `pulumi config set --path kind.exportKubeconfig true` stores a boolean; a string from YAML is read too.
+        assert.equal(validateConfig(rawConfigFor("dev", { [`${K}kind`]: { exportKubeconfig: true } })).kind?.exportKubeconfig, true);
+        assert.equal(validateConfig(rawConfigFor("dev", { [`${K}kind`]: { exportKubeconfig: "true" } })).kind?.exportKubeconfig, true);
+        expectProblem("dev", { [`${K}kind`]: { exportKubeconfig: "yes" } }, `kind.exportKubeconfig must be true or false (got "yes").`);
+    });
+
+    it("tells prod users which command sets the missing kubeconfig", () => {
+        expectProblem(
+            "prod",
+            {},
+            `kubeconfig is required when clusterMode is "existing" (got nothing). Fix: pulumi config set --secret kubeconfig --stack prod < ~/.kube/config   (or name a context of your kubeconfig file: pulumi config set kubeContext my-context --stack prod)`,
+        );
+    });
+
+    it("keeps the existing cluster's kubeconfig secret", async () => {
+        const cfg = validateConfig(rawConfigFor("prod", { [`${K}kubeconfig`]: EXISTING_KUBECONFIG }));
+        assert.equal(await pulumi.isSecret(cfg.existing!.kubeconfig), true);
+    });
+
+    it("reads a context's kubeconfig from the default file and keeps it secret", async () => {
+        const raw = {
+            ...rawConfigFor("prod", { [`${K}kubeContext`]: "prod-admin" }),
+            kubeconfigFile: { path: "/home/u/.kube/config", content: EXISTING_KUBECONFIG.replace(/\bprod\b/g, "prod-admin") },
+        };
+        const cfg = validateConfig(raw);
+        assert.equal(cfg.existing?.context, "prod-admin");
+        assert.equal(await pulumi.isSecret(cfg.existing!.kubeconfig), true);
+    });
+
+    it("finds the kubeconfig file as kubectl does", () => {
+        assert.equal(defaultKubeconfigPath({ KUBECONFIG: "/a/config:/b/config" }), "/a/config");
+        assert.match(defaultKubeconfigPath({}), /\.kube[/\\]config$/);
+    });
+
+    it("rejects kind settings on an existing cluster", () => {
+        const found = problems("prod", { [`${K}kubeconfig`]: EXISTING_KUBECONFIG, [`${K}kind`]: { workers: 1 } });
+        assert.ok(
+            found.some((f) => f.startsWith('kind is set but clusterMode is "existing"')),
+            found.join("\n"),
+        );
+    });
+
+    it("refuses registry mirrors that would write outside certs.d or a line of their own into hosts.toml", () => {
+        assert.deepEqual(mirror({ registry: "..", endpoint: "http://m:5000" }), [
+            `kind.registryMirrors[0].registry must be a registry host, with a port from 1 to 65535 if any, such as "docker.io" or "registry.local:5000" (got "..").`,
+        ]);
+        assert.deepEqual(mirror({ registry: "registry.local:70000", endpoint: "http://m:5000" }), [
+            `kind.registryMirrors[0].registry must be a registry host, with a port from 1 to 65535 if any, such as "docker.io" or "registry.local:5000" (got "registry.local:70000").`,
+        ]);
+        assert.deepEqual(mirror({ registry: "docker.io", endpoint: 'http://m:5000"]\n  skip_verify = true' }), [
+            `kind.registryMirrors[0].endpoint must be an http:// or https:// URL without spaces, quotes or control characters (got "http://m:5000\\"]\\n  skip_verify = true").`,
+        ]);
+        assert.deepEqual(mirror({ registry: "docker.io", endpoint: "http://m:5000", insecure: true }), [
+            `kind.registryMirrors[0].insecure is not a known setting (got true). Fix: use one of registry, endpoint.`,
+        ]);
+        assert.deepEqual(
+            problems("dev", {
+                [`${K}kind`]: {
+                    registryMirrors: [
+                        { registry: "docker.io", endpoint: "http://a:5000" },
+                        { registry: "docker.io", endpoint: "http://b:5000" },
+                    ],
+                },
+            }),
+            [`kind.registryMirrors[1].registry repeats a registry mirrored above (got "docker.io"). Fix: keep one mirror per registry.`],
+        );
+        assert.deepEqual(mirror({ registry: "registry.local:5000", endpoint: "https://cache.example.com/v2" }), []);
+    });
+
+    it("refuses image references no registry accepts, saying why", () => {
+        assert.deepEqual(problems("dev", { [`${K}kind`]: { nodeImage: "kindest/Node:v1.35.8" } }), [
+            `kind.nodeImage must be an image reference such as "kindest/node:v1.35.8@sha256:..." (got "kindest/Node:v1.35.8": upper-case letters in the repository path).`,
+        ]);
+        assert.deepEqual(problems("dev", { [`${K}kind`]: { preloadImages: ["busybox:1.37", "busybox\n--all", 7] } }), [
+            `kind.preloadImages[1] must be an image reference such as "registry.istio.io/release/proxyv2:1.30.3" (got "busybox\\n--all": whitespace or a control character).`,
+            `kind.preloadImages[2] must be an image reference such as "registry.istio.io/release/proxyv2:1.30.3" (got 7).`,
+        ]);
+        assert.deepEqual(problems("dev", { [`${K}kind`]: { preloadImages: "busybox" } }), [
+            `kind.preloadImages must be a list of image references (got "busybox").`,
+        ]);
+    });
+
+    it("refuses listen addresses Node cannot parse, and multicast or broadcast ones", () => {
+        const listen = (listenAddress: string) => problems("dev", { [`${K}kind`]: { listenAddress } });
+        assert.deepEqual(listen("127.000.0.1"), [`kind.listenAddress must be an IPv4 address such as "127.0.0.1" (got "127.000.0.1").`]);
+        assert.deepEqual(listen("239.1.1.1"), [
+            `kind.listenAddress must be an address of this machine, not a multicast or broadcast one (got "239.1.1.1"). Fix: pulumi config set --path kind.listenAddress 127.0.0.1`,
+        ]);
+        assert.deepEqual(listen("255.255.255.255").length, 1);
+    });
+});
+
+describe("cluster config: an existing cluster's kubeconfig", () => {
+    const FIX = "Fix: pulumi config set --secret kubeconfig --stack prod < path/to/kubeconfig (the file's content, not its path)";
+    const prod = (kubeconfig: string, extra: Record<string, unknown> = {}) =>
+        problems("prod", { [`${K}kubeconfig`]: kubeconfig, ...extra });
+
+    it("refuses an empty kubeconfig, which would send Istio to the current kube context", () => {
+        assert.deepEqual(prod("  \n"), [
+            `kubeconfig is empty (got an empty value in the kubeconfig): the provider would fall back to your current kube context and install Istio wherever it points. ${FIX}`,
+        ]);
+    });
+
+    it("refuses a kubeconfig that is a path, not YAML, or names no cluster and context, without quoting it", () => {
+        assert.deepEqual(prod("~/.kube/config"), [
+            `kubeconfig must be a kubeconfig file's content (got a file path in the kubeconfig). ${FIX}`,
+        ]);
+        assert.deepEqual(prod("token: [unclosed"), [
+            `kubeconfig must be a kubeconfig file's content (got text that is not a YAML map in the kubeconfig). ${FIX}`,
+        ]);
+        assert.deepEqual(prod("apiVersion: v1\nkind: Config\nusers: [{name: u, user: {token: s3cr3t}}]\n"), [
+            `kubeconfig must name a cluster and a context (got 0 clusters and 0 contexts in the kubeconfig). ${FIX}`,
+        ]);
+        assert.ok(!prod("apiVersion: v1\nkind: Config\nusers: [{name: u, user: {token: s3cr3t}}]\n").join().includes("s3cr3t"));
+    });
+
+    it("refuses a kubeContext the kubeconfig does not have, naming the contexts it has", () => {
+        assert.deepEqual(prod(EXISTING_KUBECONFIG, { [`${K}kubeContext`]: "staging" }), [
+            `kubeContext must be a context of the kubeconfig (got "staging"; it has "prod"). Fix: pulumi config set kubeContext prod --stack prod`,
+        ]);
+        assert.deepEqual(prod(EXISTING_KUBECONFIG.replace("current-context: prod", "current-context: gone")), [
+            `kubeconfig has no current context to use (got "gone"; it has "prod"). Fix: pulumi config set kubeContext prod --stack prod`,
+        ]);
+    });
+
+    it("refuses a kubeconfig or kube context on kind, which makes its own cluster", () => {
+        assert.deepEqual(problems("dev", { [`${K}kubeconfig`]: EXISTING_KUBECONFIG, [`${K}kubeContext`]: "prod" }), [
+            `kubeconfig is set but clusterMode is "kind" (got a kubeconfig the stack would ignore: it makes its own cluster). Fix: pulumi config rm kubeconfig --stack dev, or pulumi config set clusterMode existing --stack dev`,
+            `kubeContext is set but clusterMode is "kind" (got a kubeContext the stack would ignore: it makes its own cluster). Fix: pulumi config rm kubeContext --stack dev, or pulumi config set clusterMode existing --stack dev`,
+        ]);
+    });
+});
