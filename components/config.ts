@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
-import { given, Problems, show, STACK } from "./schema";
+import { Problems, settingsOf, setting, show, STACK } from "./schema";
 import {
     ClusterMode,
     clusterModeSchema,
@@ -20,7 +20,7 @@ import {
     kindSchema,
     noExistingClusterOnKind,
 } from "./cluster/config";
-import { IstioSettings, istioSchema, meshModeSchema } from "./mesh/config";
+import { IstioSection, IstioSettings, istioSchema, MeshMode, meshModeSchema } from "./mesh/config";
 import {
     BookinfoSettings,
     bookinfoSchema,
@@ -160,52 +160,68 @@ export class ConfigError extends pulumi.RunError {
     }
 }
 
+/**
+ * What the checks across slices read: each setting that parsed. A slice with a problem elsewhere
+ * still lends the settings that are right, so that every problem is reported at once.
+ */
+interface Views {
+    readonly raw: RawConfig;
+    readonly mode?: MeshMode;
+    /** Undefined on an existing cluster. */
+    readonly kind?: Partial<KindSettings>;
+    readonly istio: Partial<IstioSection>;
+    readonly observability: Partial<ObservabilitySettings>;
+}
+
 /** What spans the slices: settings whose effect depends on the cluster, the mesh mode, or another slice. */
-function checkAcross(
-    p: Problems,
-    raw: RawConfig,
-    kind: KindSettings | undefined,
-    istio: IstioSettings,
-    observability: ObservabilitySettings,
-): void {
+function checkAcross(p: Problems, { raw, mode, kind, istio, observability }: Views): void {
+    const exposure = setting(raw.observability, "gatewayExposure");
     if (kind) {
-        if (given(raw.istio, "gateway", "service")) {
+        const service = setting(raw.istio, "gateway", "service");
+        if (service !== undefined) {
             p.add(
-                `istio.gateway.service applies to existing clusters only (got ${show(istio.gateway.service)} with clusterMode "kind", where the gateway is always a NodePort behind kind's host ports). Fix: pulumi config rm --path istio.gateway.service ${STACK}`,
+                `istio.gateway.service applies to existing clusters only (got ${show(service)} with clusterMode "kind", where the gateway is always a NodePort behind kind's host ports). Fix: pulumi config rm --path istio.gateway.service ${STACK}`,
             );
         }
         // The kind port mappings exist only on the control-plane node, so the gateway must run there.
-        if (istio.gateway.kind === "DaemonSet" && kind.workers > 0 && istio.gateway.nodeSelector["ingress-ready"] !== "true") {
+        const gateway = istio.gateway;
+        if (
+            gateway?.kind === "DaemonSet" &&
+            kind.workers !== undefined &&
+            kind.workers > 0 &&
+            gateway.nodeSelector["ingress-ready"] !== "true"
+        ) {
             p.add(
-                `istio.gateway.nodeSelector must include "ingress-ready": "true" on kind (got ${show(istio.gateway.nodeSelector)}): only that node carries the host port mappings.`,
+                `istio.gateway.nodeSelector must include "ingress-ready": "true" on kind (got ${show(gateway.nodeSelector)}): only that node carries the host port mappings.`,
             );
         }
-        if (observability.gatewayExposure) {
+        if (exposure !== undefined) {
             p.add(
                 `observability.gatewayExposure applies to existing clusters only (got it with clusterMode "kind", where every UI already has a host port). Fix: remove observability.gatewayExposure.`,
             );
         }
     }
-    if (istio.mode === "sidecar") {
+    if (mode === "sidecar") {
         for (const chart of ["cni", "ztunnel"] as const) {
-            if (Object.keys(istio.extraValues[chart]).length > 0) {
+            const values = setting(raw.istio, "extraValues", chart);
+            if (typeof values === "object" && values !== null && Object.keys(values).length > 0) {
                 p.add(
-                    `istio.extraValues.${chart} has no effect in sidecar mode (got ${show(istio.extraValues[chart])}): the ${chart} chart is installed only in ambient mode. Fix: remove it, or pulumi config set meshMode ambient.`,
+                    `istio.extraValues.${chart} has no effect in sidecar mode (got ${show(values)}): the ${chart} chart is installed only in ambient mode. Fix: remove it, or pulumi config set meshMode ambient.`,
                 );
             }
         }
     }
-    if (observability.gatewayExposure && istio.gateway.service === "NodePort") {
+    if (exposure !== undefined && istio.gateway?.service === "NodePort") {
         p.add(
             `observability.gatewayExposure needs istio.gateway.service "LoadBalancer" (got "NodePort"): the addon UIs are served on their own ports of the gateway's load balancer address. Fix: remove observability.gatewayExposure, or pulumi config set --path istio.gateway.service LoadBalancer ${STACK}`,
         );
     }
-    if (observability.kialiAuth === "anonymous" && (!kind || kind.listenAddress !== "127.0.0.1")) {
+    if (observability.kialiAuth === "anonymous" && (!kind || (kind.listenAddress !== undefined && kind.listenAddress !== "127.0.0.1"))) {
         p.add(
             `observability.kialiAuth may be "anonymous" only on kind with kind.listenAddress "127.0.0.1" (got ${kind ? show(kind.listenAddress) : "an existing cluster"}). Fix: pulumi config set --path observability.kialiAuth token`,
         );
     }
-    if (kind && !/^127\./.test(kind.listenAddress)) {
+    if (kind?.listenAddress !== undefined && !/^127\./.test(kind.listenAddress)) {
         p.warn(
             `kind.listenAddress is ${show(kind.listenAddress)}: every UI and the ingress gateway are reachable from other machines on that network, Prometheus and Jaeger without a login. Keep it "127.0.0.1" unless you mean that.`,
         );
@@ -256,19 +272,24 @@ export function validateConfig(raw: RawConfig, fileExists: (file: string) => boo
         }
         existing = existingCluster(p, raw.kubeconfig?.value, raw.kubeContext, raw.kubeconfigFile);
     } else {
-        kind = p.parse(kindSchema, raw.kind ?? {}, "kind");
+        kind = p.parse(kindSchema, section(raw.kind), "kind");
         noExistingClusterOnKind(p, raw.kubeconfig !== undefined, raw.kubeContext !== undefined && raw.kubeContext !== "");
     }
-    const istioSection = p.parse(istioSchema(fileExists), raw.istio ?? {}, "istio");
-    const bookinfoSection = p.parse(bookinfoSchema, raw.bookinfo ?? {}, "bookinfo");
-    const observability = p.parse(observabilitySchema, raw.observability ?? {}, "observability");
+    const istioSchemaHere = istioSchema(fileExists);
+    const istioSection = p.parse(istioSchemaHere, section(raw.istio), "istio");
+    const bookinfoSection = p.parse(bookinfoSchema, section(raw.bookinfo), "bookinfo");
+    const observability = p.parse(observabilitySchema, section(raw.observability), "observability");
     const istio = istioSection && meshMode ? { ...istioSection, mode: meshMode } : undefined;
-    const bookinfo = bookinfoSection && {
-        ...bookinfoSection,
-        hostnames: bookinfoSection.hostnames ?? defaultHostnames(kind),
-        tls: ingressTls(p, bookinfoSection.tls, raw.ingressTlsCert?.value, raw.ingressTlsKey?.value),
-    };
-    if (istio && observability && (kind || clusterMode === "existing")) checkAcross(p, raw, kind, istio, observability);
+    const tlsWanted = (bookinfoSection ?? settingsOf(bookinfoSchema, raw.bookinfo)).tls;
+    const tls = tlsWanted === undefined ? undefined : ingressTls(p, tlsWanted, raw.ingressTlsCert?.value, raw.ingressTlsKey?.value);
+    const bookinfo = bookinfoSection && { ...bookinfoSection, hostnames: bookinfoSection.hostnames ?? defaultHostnames(kind), tls };
+    checkAcross(p, {
+        raw,
+        mode: meshMode,
+        kind: clusterMode === "existing" ? undefined : (kind ?? settingsOf(kindSchema, raw.kind)),
+        istio: istioSection ?? settingsOf(istioSchemaHere, raw.istio),
+        observability: observability ?? settingsOf(observabilitySchema, raw.observability),
+    });
     if (
         p.list.length > 0 ||
         !clusterMode ||
@@ -292,6 +313,11 @@ export function validateConfig(raw: RawConfig, fileExists: (file: string) => boo
         verifyDeployment,
         warnings: p.warnings,
     });
+}
+
+/** A structured key as it arrives: missing is an empty section; anything else, null included, is left to its schema. */
+function section(value: unknown): unknown {
+    return value === undefined ? {} : value;
 }
 
 function deepFreeze<T>(value: T): T {

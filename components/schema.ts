@@ -44,7 +44,7 @@ export class Problems {
     readonly warnings: string[] = [];
     constructor(private readonly stackFlag: string) {}
     add(message: string): void {
-        this.list.push(message.replaceAll(STACK, this.stackFlag));
+        this.list.push(message.replaceAll(STACK, () => this.stackFlag));
     }
     warn(message: string): void {
         this.warnings.push(message);
@@ -58,10 +58,10 @@ export class Problems {
             if (issue.code === "unrecognized_keys") {
                 const input = (issue.input ?? {}) as Record<string, unknown>;
                 for (const k of issue.keys) this.add(`${key}.${k} is not a known setting (got ${show(input[k])}). ${issue.message}`);
-            } else if (issue.code === "custom" && (issue.params as { whole?: boolean } | undefined)?.whole) {
+            } else if (isWhole(issue)) {
                 this.add(issue.message);
             } else {
-                this.add(`${key} ${issue.message.replaceAll(KEY, key)}`);
+                this.add(`${key} ${issue.message.replaceAll(KEY, () => key)}`);
             }
         }
         return undefined;
@@ -82,6 +82,10 @@ function keyOf(at: string, path: readonly PropertyKey[]): string {
 /** A problem that spans settings, reported at `path` (relative to the schema), its message starting after the key. */
 export function problemAt(ctx: z.RefinementCtx, path: PropertyKey[], message: string): void {
     ctx.addIssue({ code: "custom", path, message, input: undefined });
+}
+
+function isWhole(issue: { code?: string; params?: unknown }): boolean {
+    return issue.code === "custom" && (issue.params as { whole?: boolean } | undefined)?.whole === true;
 }
 
 /** A problem whose message names its keys itself. */
@@ -165,11 +169,11 @@ export function helmValues() {
 export const retiredSettings = new WeakSet<z.ZodType>();
 
 /** A setting that is gone; setting it is a problem whose message (after the key) says what replaces it. */
-export function retired(message: string) {
+export function retired(message: (got: string) => string) {
     const schema = z
         .unknown()
         .superRefine((v, ctx) => {
-            if (v !== undefined) problemAt(ctx, [], message.replaceAll("{got}", show(v)));
+            if (v !== undefined) problemAt(ctx, [], message(show(v)));
         })
         .transform(() => undefined)
         .optional();
@@ -206,14 +210,41 @@ export function declared<T extends z.ZodType>(schema: T) {
         .pipe(schema);
 }
 
-/** Whether the user set `path` in a raw config value (a default does not count). */
-export function given(raw: unknown, ...path: string[]): boolean {
+/** The value the user set at `path` in a raw config value; undefined when not set. */
+export function setting(raw: unknown, ...path: string[]): unknown {
     let v = raw;
     for (const p of path) {
-        if (typeof v !== "object" || v === null || !Object.prototype.hasOwnProperty.call(v, p)) return false;
+        if (typeof v !== "object" || v === null || !Object.prototype.hasOwnProperty.call(v, p)) return undefined;
         v = (v as Record<string, unknown>)[p];
     }
-    return v !== undefined;
+    return v;
+}
+
+type Def = { type: string; innerType?: z.ZodType; in?: z.ZodType; out?: z.ZodType; shape?: Record<string, z.ZodType> };
+const defOf = (schema: z.ZodType): Def => (schema as unknown as { _zod: { def: Def } })._zod.def;
+
+/** The settings of the section (strict object) a schema wraps; undefined when it wraps none. */
+export function shapeOf(schema: z.ZodType): Record<string, z.ZodType> | undefined {
+    const def = defOf(schema);
+    if (def.type === "object") return def.shape;
+    if (def.innerType) return shapeOf(def.innerType);
+    if (def.type === "pipe") return (def.in && shapeOf(def.in)) ?? (def.out && shapeOf(def.out));
+    return undefined;
+}
+
+/**
+ * The settings of a section that parse on their own, for the checks across slices when the
+ * section as a whole has a problem (already reported). Rules of the section itself are not run.
+ */
+export function settingsOf<S extends z.ZodType>(schema: S, raw: unknown): Partial<z.output<S>> {
+    const shape = shapeOf(schema) ?? {};
+    const input = typeof raw === "object" && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+    const out: Record<string, unknown> = {};
+    for (const [key, field] of Object.entries(shape)) {
+        const parsed = field.safeParse(input[key]);
+        if (parsed.success) out[key] = parsed.data;
+    }
+    return out as Partial<z.output<S>>;
 }
 
 /**
@@ -223,7 +254,10 @@ export function given(raw: unknown, ...path: string[]): boolean {
 export function whenParsed(...fields: string[]) {
     return {
         when: (payload: z.core.ParsePayload): boolean =>
-            !payload.issues.some((i) => (i.path?.length ? fields.includes(String(i.path[0])) : i.code !== "unrecognized_keys")),
+            !payload.issues.some((i) =>
+                // A problem of the section's that names its keys itself (problem()) says nothing of the settings' values.
+                i.path?.length ? fields.includes(String(i.path[0])) : i.code !== "unrecognized_keys" && !isWhole(i),
+            ),
     };
 }
 

@@ -160,4 +160,46 @@ describe("config: the whole stack's", () => {
             `istio.extraValues.cni has no effect in sidecar mode (got {"cni":{"logLevel":"debug"}}): the cni chart is installed only in ambient mode. Fix: remove it, or pulumi config set meshMode ambient.`,
         ]);
     });
+
+    it("checks what spans the slices with the settings that are right, though a slice has a problem elsewhere", () => {
+        const expect = (extra: Record<string, unknown>, env: string, ...expected: string[]) => {
+            const found = problems(env, extra);
+            for (const e of expected) assert.ok(found.includes(e), `expected:\n  ${e}\ngot:\n  ${found.join("\n  ")}`);
+        };
+        expect(
+            { [`${K}kind`]: { foo: 1 }, [`${K}istio`]: { extraValues: { cni: { x: 1 } } } },
+            "dev",
+            "kind.foo is not a known setting (got 1). Fix: use one of workers, nodeImage, region, zones, listenAddress, hostPorts, registryMirrors, preloadImages, exportKubeconfig.",
+            `istio.extraValues.cni has no effect in sidecar mode (got {"x":1}): the cni chart is installed only in ambient mode. Fix: remove it, or pulumi config set meshMode ambient.`,
+        );
+        expect(
+            { [`${K}kind`]: { workers: 9, listenAddress: "0.0.0.0" }, [`${K}observability`]: { kialiAuth: "anonymous" } },
+            "dev",
+            `observability.kialiAuth may be "anonymous" only on kind with kind.listenAddress "127.0.0.1" (got "0.0.0.0"). Fix: pulumi config set --path observability.kialiAuth token`,
+        );
+        expect(
+            {
+                [`${K}kind`]: { workers: 1, zones: ["a", "b"] },
+                [`${K}istio`]: { mtls: "x", gateway: { kind: "DaemonSet", nodeSelector: { edge: "true" } } },
+            },
+            "dev",
+            `istio.gateway.nodeSelector must include "ingress-ready": "true" on kind (got {"edge":"true"}): only that node carries the host port mappings.`,
+        );
+        expect(
+            { [`${K}observability`]: { gatewayExposure: { sourceRanges: ["10.0.0.0/8", "x"] } } },
+            "dev",
+            `observability.gatewayExposure applies to existing clusters only (got it with clusterMode "kind", where every UI already has a host port). Fix: remove observability.gatewayExposure.`,
+        );
+        expect(
+            { [`${K}bookinfo`]: { tls: true, timeoutSeconds: 0 } },
+            "dev",
+            "bookinfo.tls is true but ingressTlsCert and ingressTlsKey are not both set (got no certificate and no key). Fix: pulumi config set --secret ingressTlsCert < tls.crt && pulumi config set --secret ingressTlsKey < tls.key",
+        );
+    });
+
+    it("refuses a section left empty in YAML (null), not reading it as no settings", () => {
+        assert.deepEqual(problems("dev", { [`${K}bookinfo`]: null }), [
+            "bookinfo must be an object (got null). Fix: set it as YAML under bookinfo: in Pulumi.<stack>.yaml.",
+        ]);
+    });
 });

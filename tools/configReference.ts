@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { z } from "zod";
 import { SECTIONS, SETTINGS } from "../components/config";
-import { docs, retiredSettings } from "../components/schema";
+import { docs, retiredSettings, shapeOf } from "../components/schema";
 
 export const START = "<!-- config:start -->";
 export const END = "<!-- config:end -->";
@@ -20,18 +20,6 @@ export interface Row {
     readonly description: string;
 }
 
-type Def = { type: string; innerType?: z.ZodType; in?: z.ZodType; out?: z.ZodType; shape?: Record<string, z.ZodType> };
-const defOf = (schema: z.ZodType): Def => (schema as unknown as { _zod: { def: Def } })._zod.def;
-
-/** The section (strict object) a setting's schema wraps, if it is one. */
-function sectionOf(schema: z.ZodType): Record<string, z.ZodType> | undefined {
-    const def = defOf(schema);
-    if (def.type === "object") return def.shape;
-    if (def.innerType) return sectionOf(def.innerType);
-    if (def.type === "pipe") return (def.in && sectionOf(def.in)) ?? (def.out && sectionOf(def.out));
-    return undefined;
-}
-
 /**
  * The rows of a setting: one for a documented setting, the rows of its settings for an
  * undocumented section. A setting that is neither is an error: every setting is documented.
@@ -39,7 +27,7 @@ function sectionOf(schema: z.ZodType): Record<string, z.ZodType> | undefined {
 export function rowsOf(key: string, schema: z.ZodType): Row[] {
     const doc = docs.get(schema);
     if (doc) return [{ key, type: doc.type ?? "", default: doc.default ?? "", description: doc.description }];
-    const shape = sectionOf(schema);
+    const shape = shapeOf(schema);
     if (!shape) throw new Error(`${key} has no documentation: give it a description in its schema`);
     return Object.entries(shape)
         .filter(([, s]) => !retiredSettings.has(s))

@@ -172,16 +172,19 @@ export const bookinfoSchema = section({
     ),
     tls: bool(false, "HTTPS on the ingress with `ingressTlsCert` and `ingressTlsKey`"),
 })
+    .superRefine((b, ctx) => {
+        const hosts = b.hostnames;
+        if (hosts !== undefined && hosts.length === 0) {
+            problemAt(
+                ctx,
+                ["hostnames"],
+                `must name at least one host (got []): Bookinfo would answer to nothing. Fix: remove it for the default, or list your DNS name.`,
+            );
+        }
+    }, whenParsed("hostnames"))
     .superRefine(
         (b, ctx) => {
             const hosts = b.hostnames;
-            if (hosts !== undefined && hosts.length === 0) {
-                problemAt(
-                    ctx,
-                    ["hostnames"],
-                    `must name at least one host (got []): Bookinfo would answer to nothing. Fix: remove it for the default, or list your DNS name.`,
-                );
-            }
             // Gateway API's HTTPRoute takes at most 16 hostnames (its CRD's maxItems).
             if (hosts && b.ingressApi === "gateway-api" && hosts.length > 16) {
                 problemAt(
@@ -217,7 +220,11 @@ export const bookinfoSchema = section({
                 );
             }
         },
-        whenParsed("extAuthz", "authorization"),
+        // Asked whenever an authorizer is set, even one whose settings are wrong.
+        {
+            when: (payload) =>
+                whenParsed("authorization").when(payload) && (payload.value as { extAuthz?: unknown }).extAuthz !== undefined,
+        },
     );
 
 export const ingressTlsCertSchema = doc(

@@ -181,17 +181,25 @@ export const kindSchema = section({
     registryMirrors: doc(
         list(registryMirror, "must be a list of {registry, endpoint}")
             .default([])
-            .superRefine((mirrors, ctx) => {
-                mirrors.forEach((m, i) => {
-                    if (mirrors.findIndex((o) => o.registry === m.registry) < i) {
-                        problemAt(
-                            ctx,
-                            [i, "registry"],
-                            `repeats a registry mirrored above (got ${show(m.registry)}). Fix: keep one mirror per registry.`,
-                        );
-                    }
-                });
-            }),
+            .superRefine(
+                (mirrors, ctx) => {
+                    // Among the mirrors that are right: a wrong one has its own problem.
+                    const bad = unparsed(ctx);
+                    const seen = new Set<string>();
+                    mirrors.forEach((m, i) => {
+                        if (bad.has(String(i))) return;
+                        if (seen.has(m.registry)) {
+                            problemAt(
+                                ctx,
+                                [i, "registry"],
+                                `repeats a registry mirrored above (got ${show(m.registry)}). Fix: keep one mirror per registry.`,
+                            );
+                        }
+                        seen.add(m.registry);
+                    });
+                },
+                { when: (payload) => Array.isArray(payload.value) },
+            ),
         "`[{registry: docker.io, endpoint: http://host.docker.internal:5000}]`: containerd pulls through the mirror first (certs.d `hosts.toml`)",
         "`[]`",
         "a list of `{registry, endpoint}`",

@@ -6,9 +6,11 @@
  *  - reference.go Parse(): "" is ErrNameEmpty; a string that matches once lower-cased is
  *    ErrNameContainsUppercase; a path (domain excluded, as split by anchoredNamePat) longer than
  *    RepositoryNameTotalLengthMax (255) is ErrNameTooLong.
- * Not applied: Parse()'s extra go-digest check of the digest (e.g. sha256 must be exactly 64 hex,
- * unregistered algorithms fail) and normalize.go's ParseNormalizedNamed, which rewrites familiar
- * names to docker.io/library/... and also refuses a bare 64-hex name.
+ *  - Parse() then validates the digest with github.com/opencontainers/go-digest (algorithm.go):
+ *    only sha256, sha384 and sha512 are registered, with exactly 64, 96 and 128 lower-case hex
+ *    digits (anchoredEncodedRegexps).
+ * Not applied: normalize.go's ParseNormalizedNamed, which rewrites familiar names to
+ * docker.io/library/... and also refuses a bare 64-hex name.
  */
 const alnum = "[a-z0-9]+";
 const separator = "(?:[._]|__|[-]+)";
@@ -24,6 +26,16 @@ const REFERENCE = anchored(`((?:${domainAndPort}/)?${remoteName})(?::(${tag}))?(
 const NAME = anchored(`(?:(${domainAndPort})/)?(${remoteName})`);
 const [DOMAIN, PATH_COMPONENT, TAG, DIGEST] = [domainAndPort, pathComponent, tag, digest].map(anchored);
 const PATH_MAX = 255;
+/** go-digest's registered algorithms and the length of their lower-case hex encoding. */
+const DIGEST_HEX: Readonly<Record<string, number>> = { sha256: 64, sha384: 96, sha512: 128 };
+
+/** go-digest's Validate: a registered algorithm and its exact lower-case hex length. */
+function digestProblem(digest: string): string | undefined {
+    const [algorithm, hex] = digest.split(":");
+    const length = DIGEST_HEX[algorithm];
+    if (length === undefined) return `a digest algorithm other than sha256, sha384 or sha512 ("${algorithm}")`;
+    return new RegExp(`^[a-f0-9]{${length}}$`).test(hex) ? undefined : `a ${algorithm} digest that is not ${length} lower-case hex digits`;
+}
 
 /** undefined if `ref` is a valid reference per the grammar above, else a short English reason. */
 export function imageReferenceProblem(ref: string): string | undefined {
@@ -34,7 +46,8 @@ export function imageReferenceProblem(ref: string): string | undefined {
     const m = REFERENCE.exec(ref);
     if (m) {
         const path = NAME.exec(m[1])![2];
-        return path.length > PATH_MAX ? `a name longer than ${PATH_MAX} characters (domain excluded)` : undefined;
+        if (path.length > PATH_MAX) return `a name longer than ${PATH_MAX} characters (domain excluded)`;
+        return m[3] === undefined ? undefined : digestProblem(m[3]);
     }
     if (REFERENCE.test(ref.toLowerCase())) return "upper-case letters in the repository path";
     // The grammar rejected it; find the first part at fault, only to phrase the reason.

@@ -77,21 +77,39 @@ function isLabelName(key: string): boolean {
     return nameOk && prefixOk;
 }
 
+/** Keys that would reach an object's prototype when values are merged (mergeValues), or that parsing drops. */
+const PROTOTYPE_KEYS = ["__proto__", "constructor", "prototype"];
+
 const nodeSelector = z
-    .record(z.string(), z.string({ error: (iss) => `must be a label value, a string (got ${show(iss.input)}).` }), {
-        error: (iss) => `must map label names to string values (got ${show(iss.input)}).`,
-    })
-    .superRefine((labels, ctx) => {
-        for (const [name, value] of Object.entries(labels)) {
-            if (!isLabelName(name) || !/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(value) || value.length > 63) {
-                problemAt(
-                    ctx,
-                    [name],
-                    `must be a Kubernetes label name (an optional DNS prefix and "/", then at most 63 letters, digits, "-", "_" or ".") with a label value (got ${show(name)}: ${show(value)}). Fix: use a label your nodes carry, such as "ingress-ready": "true".`,
-                );
-            }
+    .unknown()
+    // Read before parsing, which would drop a "__proto__" key: none of them is a label name.
+    .superRefine((v, ctx) => {
+        if (typeof v !== "object" || v === null) return;
+        for (const key of Object.keys(v).filter((k) => PROTOTYPE_KEYS.includes(k))) {
+            problemAt(
+                ctx,
+                [key],
+                `must be a Kubernetes label name (got ${show(key)}). Fix: use a label your nodes carry, such as "ingress-ready": "true".`,
+            );
         }
-    });
+    })
+    .pipe(
+        z
+            .record(z.string(), z.string({ error: (iss) => `must be a label value, a string (got ${show(iss.input)}).` }), {
+                error: (iss) => `must map label names to string values (got ${show(iss.input)}).`,
+            })
+            .superRefine((labels, ctx) => {
+                for (const [name, value] of Object.entries(labels)) {
+                    if (!isLabelName(name) || !/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(value) || value.length > 63) {
+                        problemAt(
+                            ctx,
+                            [name],
+                            `must be a Kubernetes label name (an optional DNS prefix and "/", then at most 63 letters, digits, "-", "_" or ".") with a label value (got ${show(name)}: ${show(value)}). Fix: use a label your nodes carry, such as "ingress-ready": "true".`,
+                        );
+                    }
+                }
+            }),
+    );
 
 const DEFAULT_NODE_SELECTOR = { "ingress-ready": "true" };
 
@@ -161,15 +179,13 @@ export type OutboundTrafficPolicy = z.output<typeof meshConfig>["outboundTraffic
 /** Mesh-wide PeerAuthentication mode. */
 export type MtlsMode = "STRICT" | "PERMISSIVE";
 
-/** Keys that would reach an object's prototype when Helm values are merged (mergeValues). */
-const PROTOTYPE_KEYS = ["__proto__", "constructor", "prototype"];
-
 /** The paths of every key in Helm values that names a prototype, e.g. `["pilot", "__proto__"]`. */
-function prototypeKeys(value: unknown, at: string[] = []): string[][] {
+function prototypeKeys(value: unknown, at: PropertyKey[] = []): PropertyKey[][] {
     if (typeof value !== "object" || value === null) return [];
-    return Object.keys(value).flatMap((k) =>
-        PROTOTYPE_KEYS.includes(k) ? [[...at, k]] : prototypeKeys((value as Record<string, unknown>)[k], [...at, k]),
-    );
+    return Object.keys(value).flatMap((k) => {
+        const step = Array.isArray(value) ? Number(k) : k;
+        return PROTOTYPE_KEYS.includes(k) ? [[...at, k]] : prototypeKeys((value as Record<string, unknown>)[k], [...at, step]);
+    });
 }
 
 /** Helm values for a chart, refused where they reach a prototype (read before parsing, which would drop the key). */
@@ -228,6 +244,8 @@ export function istioSchema(fileExists: (file: string) => boolean = fs.existsSyn
         localFile: doc(
             text()
                 .superRefine((file, ctx) => {
+                    // An empty name has its own problem.
+                    if (file === "") return;
                     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(file)) {
                         problemAt(
                             ctx,

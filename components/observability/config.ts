@@ -44,6 +44,18 @@ const headlamp = section({
     )
     .transform((h) => (h.enabled ? { access: h.access ?? "view" } : undefined));
 
+/** Grafana and Kiali read Prometheus: on without it, they would show nothing. */
+function needsPrometheus(addon: "grafana" | "kiali") {
+    return (o: { readonly prometheus: boolean; readonly grafana: boolean; readonly kiali: boolean }, ctx: z.RefinementCtx): void => {
+        if (o[addon] && !o.prometheus) {
+            problem(
+                ctx,
+                `observability.${addon} needs observability.prometheus (got ${addon} true, prometheus false). Fix: enable prometheus or disable ${addon}.`,
+            );
+        }
+    };
+}
+
 export const observabilitySchema = section({
     prometheus: bool(true, "Prometheus, scraping the mesh"),
     grafana: bool(true, "Grafana with Istio's dashboards; needs `prometheus`"),
@@ -69,22 +81,12 @@ export const observabilitySchema = section({
         "a section",
     ),
     kubernetesDashboard: retired(
-        `is no longer supported (got {got}): the Kubernetes Dashboard project is archived and its chart repository is gone. Fix: remove observability.kubernetesDashboard and use observability.headlamp, the cluster web UI that replaces it: pulumi config set --path observability.headlamp.enabled true`,
+        (got) =>
+            `is no longer supported (got ${got}): the Kubernetes Dashboard project is archived and its chart repository is gone. Fix: remove observability.kubernetesDashboard and use observability.headlamp, the cluster web UI that replaces it: pulumi config set --path observability.headlamp.enabled true`,
     ),
 })
-    .superRefine(
-        (o, ctx) => {
-            for (const addon of ["grafana", "kiali"] as const) {
-                if (o[addon] && !o.prometheus) {
-                    problem(
-                        ctx,
-                        `observability.${addon} needs observability.prometheus (got ${addon} true, prometheus false). Fix: enable prometheus or disable ${addon}.`,
-                    );
-                }
-            }
-        },
-        whenParsed("grafana", "kiali", "prometheus"),
-    )
+    .superRefine(needsPrometheus("grafana"), whenParsed("grafana", "prometheus"))
+    .superRefine(needsPrometheus("kiali"), whenParsed("kiali", "prometheus"))
     // Options of an addon that is off would be silently ignored.
     .superRefine(
         (o, ctx) => {

@@ -66,4 +66,15 @@ describe("bookinfo config", () => {
             `bookinfo.hostnames[0] must be a DNS name such as "bookinfo.example.com" (got "${"a".repeat(64)}.example.com").`,
         ]);
     });
+
+    it("checks each rule once the settings it reads are right, whatever else is wrong", () => {
+        assert.deepEqual(problems("dev", { [`${K}bookinfo`]: { hostnames: [], ingressApi: 2 } }), [
+            `bookinfo.ingressApi must be one of "istio", "gateway-api" (got 2).`,
+            "bookinfo.hostnames must name at least one host (got []): Bookinfo would answer to nothing. Fix: remove it for the default, or list your DNS name.",
+        ]);
+        assert.deepEqual(problems("dev", { [`${K}bookinfo`]: { extAuthz: { service: "bad" }, authorization: false } }), [
+            `bookinfo.extAuthz.service must be a cluster service host such as "ext-authz.auth.svc.cluster.local" (got "bad").`,
+            "bookinfo.extAuthz needs bookinfo.authorization true (got authorization false): the authorizer is consulted by a CUSTOM AuthorizationPolicy, which the stack creates only with authorization on, so nothing would ask it. Fix: pulumi config set --path bookinfo.authorization true, or remove bookinfo.extAuthz",
+        ]);
+    });
 });

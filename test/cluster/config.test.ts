@@ -209,4 +209,23 @@ describe("cluster config: an existing cluster's kubeconfig", () => {
             `kubeContext is set but clusterMode is "kind" (got a kubeContext the stack would ignore: it makes its own cluster). Fix: pulumi config rm kubeContext --stack dev, or pulumi config set clusterMode existing --stack dev`,
         ]);
     });
+
+    it("finds a repeated registry among the mirrors that are right, not among the wrong ones", () => {
+        const mirrors = (registryMirrors: unknown[]) => problems("dev", { [`${K}kind`]: { registryMirrors } });
+        assert.deepEqual(
+            mirrors([
+                { registry: "..", endpoint: "http://a:5000" },
+                { registry: "..", endpoint: "http://b:5000" },
+                { registry: "docker.io", endpoint: "http://c:5000" },
+                { registry: "docker.io", endpoint: "bad" },
+                { registry: "docker.io", endpoint: "http://d:5000" },
+            ]),
+            [
+                `kind.registryMirrors[0].registry must be a registry host, with a port from 1 to 65535 if any, such as "docker.io" or "registry.local:5000" (got "..").`,
+                `kind.registryMirrors[1].registry must be a registry host, with a port from 1 to 65535 if any, such as "docker.io" or "registry.local:5000" (got "..").`,
+                `kind.registryMirrors[3].endpoint must be an http:// or https:// URL without spaces, quotes or control characters (got "bad").`,
+                `kind.registryMirrors[4].registry repeats a registry mirrored above (got "docker.io"). Fix: keep one mirror per registry.`,
+            ],
+        );
+    });
 });

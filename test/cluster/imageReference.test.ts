@@ -7,6 +7,8 @@ const hex64 = "f".repeat(64);
 const hex32 = "0123456789abcdefABCDEF0123456789";
 
 const valid: string[] = [
+    `foo@sha384:${"0".repeat(96)}`,
+    `foo@sha512:${"a".repeat(128)}`,
     `kindest/node:v1.35.0@sha256:${hex64}`, // name ":" tag "@" digest
     "registry.istio.io/release/proxyv2:1.30.3", // domain-name with dots
     "localhost:5000/foo/bar:1", // domain := host [":" port-number]
@@ -26,14 +28,18 @@ const valid: string[] = [
     "lowercase:Uppercase", // upstream: tag := [\w][\w.-]{0,127} allows upper case
     `foo:${"a".repeat(128)}`, // tag of exactly 128 characters
     "foo:_x.-", // tag may start with "_" (\w)
-    `foo@sha256:${hex32}`, // digest-hex {32,}; Parse's extra go-digest check would reject this length
-    `foo@sha256+b64u.x:${hex32}`, // digest-algorithm separators [-_+.]
     `xn--7o8h.com/myimage:xn--7o8h.com@sha256:${hex64}`, // upstream (punycode)
     `example.com/${"a".repeat(255)}:tag`, // upstream: domain is excluded from the 255 limit
     `${"a/".repeat(127)}a:tag-puts-this-over-max`, // upstream: "a" is the domain, path is 253 characters
 ];
 
 const invalid: Array<[string, RegExp]> = [
+    // go-digest (algorithm.go): only sha256, sha384 and sha512, with exactly 64, 96 and 128 lower-case hex digits.
+    [`foo@sha256:${hex32}`, /sha256 digest that is not 64 lower-case hex digits/],
+    [`foo@sha256:${"F".repeat(64)}`, /sha256 digest that is not 64/],
+    [`foo@sha512:${hex64}`, /sha512 digest that is not 128/],
+    [`foo@sha256+b64u.x:${hex32}`, /digest algorithm other than sha256, sha384 or sha512 \("sha256\+b64u\.x"\)/],
+    [`foo@md5:${hex32}`, /digest algorithm other than/],
     ["", /empty reference/], // upstream ErrNameEmpty
     ["foo/Bar", /upper-case/], // path-component alphanumeric := [a-z0-9]+
     ["Uppercase:tag", /upper-case/], // upstream ErrNameContainsUppercase

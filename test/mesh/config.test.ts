@@ -75,4 +75,22 @@ describe("mesh config: istio", () => {
             ],
         );
     });
+
+    it("reports an empty bundle path once, and prototype keys wherever they hide", () => {
+        assert.deepEqual(problems("dev", { [`${K}istio`]: { gatewayApi: { localFile: "" } } }), [
+            `istio.gatewayApi.localFile must be a non-empty string (got "").`,
+        ]);
+        assert.deepEqual(
+            problems("dev", {
+                [`${K}istio`]: { gateway: { kind: "DaemonSet", nodeSelector: JSON.parse('{"__proto__": "x", "ingress-ready": "true"}') } },
+            }),
+            [
+                `istio.gateway.nodeSelector.__proto__ must be a Kubernetes label name (got "__proto__"). Fix: use a label your nodes carry, such as "ingress-ready": "true".`,
+            ],
+        );
+        assert.deepEqual(
+            problems("dev", { [`${K}istio`]: { extraValues: { istiod: JSON.parse('{"env": [{"__proto__": {"x": 1}}]}') } } }),
+            ["istio.extraValues.istiod.env[0].__proto__ is not a Helm value (got a key that names an object's prototype). Fix: remove it."],
+        );
+    });
 });

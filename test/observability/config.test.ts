@@ -53,4 +53,16 @@ describe("observability config", () => {
         ]);
         assert.deepEqual(ranges(["2001:db8::/32", "10.0.0.0/8"]), []);
     });
+
+    it("reports every rule an addon breaks, each once its own settings are right", () => {
+        assert.deepEqual(problems("dev", { [`${K}observability`]: { prometheus: false, jaeger: false, tracingSamplingPercent: 50 } }), [
+            "observability.grafana needs observability.prometheus (got grafana true, prometheus false). Fix: enable prometheus or disable grafana.",
+            "observability.kiali needs observability.prometheus (got kiali true, prometheus false). Fix: enable prometheus or disable kiali.",
+            "observability.tracingSamplingPercent has no effect with observability.jaeger false (got 50): nothing receives the traces. Fix: remove it, or turn Jaeger on.",
+        ]);
+        assert.deepEqual(problems("dev", { [`${K}observability`]: { prometheus: false, kiali: "nope" } }), [
+            `observability.kiali must be true or false (got "nope").`,
+            "observability.grafana needs observability.prometheus (got grafana true, prometheus false). Fix: enable prometheus or disable grafana.",
+        ]);
+    });
 });

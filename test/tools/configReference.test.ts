@@ -38,7 +38,7 @@ describe("configuration reference", () => {
         }
         assert.ok(rows.every((r) => r.description.length > 0));
         assert.ok(!rows.some((r) => r.key.includes("kubernetesDashboard")), "a retired setting is left out");
-        assert.deepEqual(rowsOf("x", section({ on: bool(true, "switch"), gone: retired("is gone") })), [
+        assert.deepEqual(rowsOf("x", section({ on: bool(true, "switch"), gone: retired(() => "is gone") })), [
             { key: "x.on", type: "true, false", default: "`true`", description: "switch" },
         ]);
     });
