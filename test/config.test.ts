@@ -202,4 +202,26 @@ describe("config: the whole stack's", () => {
             "bookinfo must be an object (got null). Fix: set it as YAML under bookinfo: in Pulumi.<stack>.yaml.",
         ]);
     });
+
+    it("suggests the nearest key, and counts the problems it lists", () => {
+        const keys = (...k: string[]) => problems("dev", {}).concat(rawProblems(k));
+        function rawProblems(k: string[]): string[] {
+            try {
+                validateConfig({ ...rawConfigFor("dev"), keys: k });
+                return [];
+            } catch (e) {
+                return [...(e as ConfigError).problems];
+            }
+        }
+        assert.deepEqual(keys("istio-mesh:clustrName", "istio-mesh:obsevability", "istio-mesh:foo.bar"), [
+            "istio-mesh:clustrName is not a setting of this stack (got a key nothing reads). Fix: did you mean istio-mesh:clusterName? pulumi config rm clustrName --stack dev, then set clusterName.",
+            "istio-mesh:obsevability is not a setting of this stack (got a key nothing reads). Fix: did you mean istio-mesh:observability? pulumi config rm obsevability --stack dev, then set observability.",
+            "istio-mesh:foo.bar is not a setting of this stack (got a key nothing reads). Fix: did you mean istio-mesh:bookinfo? pulumi config rm foo.bar --stack dev, then set bookinfo.",
+        ]);
+        assert.throws(
+            () => validateConfig(rawConfigFor("dev", { [`${K}kind`]: { workers: 9 } })),
+            /^ConfigError: Invalid stack configuration \(1 problem\):\n {2}- kind\.workers/,
+        );
+        assert.throws(() => validateConfig(rawConfigFor("dev", { [`${K}kind`]: { workers: 9, region: "" } })), /\(2 problems\):/);
+    });
 });

@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { validateConfig } from "../../components/config";
+import { ConfigError, validateConfig } from "../../components/config";
 import { defaultKubeconfigPath } from "../../components/cluster/config";
 import { EXISTING_KUBECONFIG, rawConfigFor } from "../harness";
 import { expectProblem, K, problems } from "../configProblems";
@@ -227,5 +227,62 @@ describe("cluster config: an existing cluster's kubeconfig", () => {
                 `kind.registryMirrors[4].registry repeats a registry mirrored above (got "docker.io"). Fix: keep one mirror per registry.`,
             ],
         );
+    });
+
+    it("draws the lines of mirrors, listen addresses, cluster names and whole numbers where they are", () => {
+        const mirror = (m: unknown) => problems("dev", { [`${K}kind`]: { registryMirrors: [m] } });
+        const endpoint = (e: string) => mirror({ registry: "docker.io", endpoint: e });
+        for (const ok of ["https://m", "http://m:5000/v2"]) assert.deepEqual(endpoint(ok), [], ok);
+        for (const bad of ["http://m:5000/\u0007", "http://m/\u007f", "ftp://m", "http://", "http://m/'x'"]) {
+            assert.deepEqual(
+                endpoint(bad),
+                [
+                    `kind.registryMirrors[0].endpoint must be an http:// or https:// URL without spaces, quotes or control characters (got ${JSON.stringify(bad)}).`,
+                ],
+                bad,
+            );
+        }
+        const registry = (r: string) => mirror({ registry: r, endpoint: "http://m:5000" });
+        for (const ok of ["registry.local:1", "registry.local:65535"]) assert.deepEqual(registry(ok), [], ok);
+        for (const bad of ["registry.local:0", "registry.local:65536"]) assert.equal(registry(bad).length, 1, bad);
+        const listen = (listenAddress: string) => problems("dev", { [`${K}kind`]: { listenAddress } });
+        assert.deepEqual(listen("223.255.255.254"), []);
+        assert.deepEqual(listen("224.0.0.1"), [
+            `kind.listenAddress must be an address of this machine, not a multicast or broadcast one (got "224.0.0.1"). Fix: pulumi config set --path kind.listenAddress 127.0.0.1`,
+        ]);
+        assert.deepEqual(problems("dev", { [`${K}clusterName`]: "a".repeat(40) }), []);
+        assert.equal(problems("dev", { [`${K}clusterName`]: "a".repeat(41) }).length, 1);
+        assert.deepEqual(problems("dev", { [`${K}kind`]: { workers: " " } }), [
+            `kind.workers must be a whole number between 0 and 5 (got " ").`,
+        ]);
+        assert.equal(validateConfig(rawConfigFor("dev", { [`${K}kind`]: { workers: " 1 ", zones: ["a", "b"] } })).kind?.workers, 1);
+        assert.equal(defaultKubeconfigPath({ KUBECONFIG: ":/b/config" }), "/b/config");
+    });
+
+    it("tells a path from a kubeconfig, counts only named contexts, and reads an empty kubeContext as none", () => {
+        assert.deepEqual(prod("C:\\Users\\me\\.kube\\config"), [
+            `kubeconfig must be a kubeconfig file's content (got a file path in the kubeconfig). ${FIX}`,
+        ]);
+        assert.deepEqual(prod("./kubeconfig"), [
+            `kubeconfig must be a kubeconfig file's content (got a file path in the kubeconfig). ${FIX}`,
+        ]);
+        assert.deepEqual(prod("clusters: [{name: c}]\ncontexts: [{context: {cluster: c}}]\n"), [
+            `kubeconfig must name a cluster and a context (got 1 clusters and 0 contexts in the kubeconfig). ${FIX}`,
+        ]);
+        assert.deepEqual(prod(EXISTING_KUBECONFIG, { [`${K}kubeContext`]: "" }), []);
+        const noFile = () => {
+            try {
+                validateConfig({
+                    ...rawConfigFor("prod", { [`${K}kubeContext`]: "edge" }),
+                    kubeconfigFile: { path: "/home/u/.kube/config" },
+                });
+                return [];
+            } catch (e) {
+                return [...(e as ConfigError).problems];
+            }
+        };
+        assert.deepEqual(noFile(), [
+            `kubeContext is "edge" but no kubeconfig file was found at /home/u/.kube/config (got nothing). Fix: point KUBECONFIG at your kubeconfig, or pulumi config set --secret kubeconfig --stack prod < path/to/kubeconfig`,
+        ]);
     });
 });

@@ -93,4 +93,47 @@ describe("mesh config: istio", () => {
             ["istio.extraValues.istiod.env[0].__proto__ is not a Helm value (got a key that names an object's prototype). Fix: remove it."],
         );
     });
+
+    it("draws the lines of label names, quantities and the disruption budget where Kubernetes does", () => {
+        const selector = (nodeSelector: Record<string, string>) =>
+            problems("dev", {
+                [`${K}istio`]: { gateway: { kind: "DaemonSet", nodeSelector: { "ingress-ready": "true", ...nodeSelector } } },
+            });
+        for (const [name, value] of [
+            ["example.com/edge", "a.b-c_d"],
+            ["a", ""],
+            ["x".repeat(63), "v".repeat(63)],
+        ]) {
+            assert.deepEqual(selector({ [name]: value }), [], name);
+        }
+        for (const [name, value] of [
+            ["a/b/c", "x"],
+            ["Example.com/x", "x"],
+            ["example.com/", "x"],
+            ["x".repeat(64), "x"],
+            [`${"a".repeat(254)}/x`, "x"],
+            ["edge", "-a"],
+            ["edge", "v".repeat(64)],
+        ]) {
+            assert.equal(selector({ [name]: value }).length, 1, `${name}: ${value}`);
+        }
+        const resources = (r: unknown) => problems("dev", { [`${K}istio`]: { istiod: { resources: r } } });
+        assert.deepEqual(resources({ requests: { cpu: "1.5", memory: "1Gi" }, limits: { cpu: "1500m", memory: "1Gi" } }), []);
+        assert.deepEqual(resources({ requests: { cpu: "1" }, limits: { cpu: "500m" } }), [
+            `istio.istiod.resources.limits.cpu must not be below istio.istiod.resources.requests.cpu (got a limit of "500m" for a request of "1"). Fix: raise the limit or lower the request.`,
+        ]);
+        assert.deepEqual(problems("dev", { [`${K}istio`]: { istiod: { podDisruptionBudget: true } } }), [
+            "istio.istiod.podDisruptionBudget needs istio.istiod.replicas of 2 or more (got 1): with one replica a budget of minAvailable 1 blocks every node drain. Fix: raise the replicas or set podDisruptionBudget to false.",
+        ]);
+        assert.equal(
+            validateConfig(rawConfigFor("dev", { [`${K}istio`]: { istiod: { replicas: 2, podDisruptionBudget: false } } })).istio.istiod
+                .podDisruptionBudget,
+            false,
+        );
+        assert.deepEqual(problems("dev", { [`${K}istio`]: { gateway: { kind: "DaemonSet" } } }), []);
+        assert.match(
+            problems("dev", { [`${K}istio`]: { gatewayApi: { localFile: "file:///tmp/standard-install.yaml" } } })[0],
+            /must be a file on this machine/,
+        );
+    });
 });

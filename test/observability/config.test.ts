@@ -65,4 +65,21 @@ describe("observability config", () => {
             "observability.grafana needs observability.prometheus (got grafana true, prometheus false). Fix: enable prometheus or disable grafana.",
         ]);
     });
+
+    it("reads CIDRs as Node parses addresses, up to each family's prefix length", () => {
+        const ranges = (sourceRanges: unknown) =>
+            problems("prod", { [`${K}kubeconfig`]: EXISTING_KUBECONFIG, [`${K}observability`]: { gatewayExposure: { sourceRanges } } });
+        assert.deepEqual(ranges(["0.0.0.0/0", "10.0.0.0/32", "::/128", "fd00::/8"]), []);
+        for (const bad of ["10.0.0.0/33", "::/129", "10.0.0.0", "10.0.0.0/8/8", "10.0.0.0/08", "x/8"]) {
+            assert.deepEqual(
+                ranges([bad]),
+                [`observability.gatewayExposure.sourceRanges[0] must be a CIDR such as "203.0.113.0/24" (got ${JSON.stringify(bad)}).`],
+                bad,
+            );
+        }
+        assert.deepEqual(ranges([]), [
+            "observability.gatewayExposure.sourceRanges must list the client address ranges allowed to open the UIs (got []). Fix: pulumi config set --path 'observability.gatewayExposure.sourceRanges[0]' 203.0.113.0/24 (Prometheus and Jaeger have no login of their own).",
+        ]);
+        assert.deepEqual(problems("dev", { [`${K}observability`]: { tracingSamplingPercent: 5, kialiAuth: "token" } }), []);
+    });
 });
