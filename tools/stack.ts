@@ -5,7 +5,7 @@
  *
  * Each command is a planned list of steps: select the stack, check the kind cluster (which may
  * stop the command, or add a refresh before it), before a deploy recover from an interrupted
- * run, then the Pulumi command itself, and after a deploy the timing report. The decisions are pure functions, tested in test/stack.test.ts.
+ * run, then the Pulumi command itself, and after a deploy the timing report. The decisions are pure functions, tested in test/tools/stack.test.ts.
  */
 import { spawnSync } from "child_process";
 import * as crypto from "crypto";

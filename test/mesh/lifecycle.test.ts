@@ -84,7 +84,7 @@ describe("lifecycle in the program", () => {
     it("keeps the CRDs by default: the Gateway API bundle and everything it creates are retained", async () => {
         const bundle = dev.get("gateway-api-bundle");
         assert.equal(bundle.retainOnDelete, true);
-        // the first transform labels the objects as the stack's (test/ownership.test.ts), the second keeps them
+        // the first transform labels the objects as the stack's (test/cluster/ownership.test.ts), the second keeps them
         assert.equal(bundle.transforms.length, 2);
         assert.equal(bundle.transforms[1], retainChildren);
         const child = await retainChildren({
