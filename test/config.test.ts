@@ -224,4 +224,24 @@ describe("config: the whole stack's", () => {
         );
         assert.throws(() => validateConfig(rawConfigFor("dev", { [`${K}kind`]: { workers: 9, region: "" } })), /\(2 problems\):/);
     });
+
+    it("names a declared key that went missing, and refuses a whole number that is not whole", () => {
+        const raw = { ...rawConfigFor("dev"), clusterMode: undefined, verifyDeployment: undefined };
+        assert.throws(
+            () => validateConfig(raw),
+            (e: ConfigError) =>
+                e.problems.includes(
+                    "clusterMode is missing (got nothing). Fix: restore its declaration and default under config: in Pulumi.yaml, or pulumi config set clusterMode <value>.",
+                ) &&
+                e.problems.includes(
+                    "verifyDeployment is missing (got nothing). Fix: restore its declaration and default under config: in Pulumi.yaml, or pulumi config set verifyDeployment <value>.",
+                ),
+        );
+        assert.deepEqual(problems("dev", { [`${K}kind`]: { workers: 2.5 } }), [
+            "kind.workers must be a whole number between 0 and 5 (got 2.5).",
+        ]);
+        assert.deepEqual(problems("dev", { [`${K}kind`]: { workers: "-1" } }), [
+            "kind.workers must be a whole number between 0 and 5 (got -1).",
+        ]);
+    });
 });

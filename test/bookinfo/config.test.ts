@@ -131,6 +131,11 @@ describe("bookinfo config", () => {
             mode: "weighted",
             weights: { v1: 90, v2: 0, v3: 10 },
         });
+        assert.deepEqual(b({ reviews: { mode: "weighted", weights: { v1: 50, v2: 50 } } }).reviews, {
+            mode: "weighted",
+            weights: { v1: 50, v2: 50, v3: 0 },
+        });
+        assert.deepEqual(b({ reviews: {} }).reviews, { mode: "round-robin" });
         assert.deepEqual(b({ headerRoute: {} }).headerRoute, { user: "jason", version: "v2" });
         assert.deepEqual(b({ timeoutSeconds: 2, retries: { perTryTimeoutSeconds: 2 } }).retries, { attempts: 3, perTryTimeoutSeconds: 2 });
         assert.deepEqual(b({ retries: { perTryTimeoutSeconds: 60 } }).retries, { attempts: 3, perTryTimeoutSeconds: 60 });

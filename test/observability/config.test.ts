@@ -1,5 +1,6 @@
 import { strict as assert } from "assert";
-import { EXISTING_KUBECONFIG } from "../harness";
+import { validateConfig } from "../../components/config";
+import { EXISTING_KUBECONFIG, rawConfigFor } from "../harness";
 import { expectProblem, K, problems } from "../configProblems";
 
 describe("observability config", () => {
@@ -81,5 +82,21 @@ describe("observability config", () => {
             "observability.gatewayExposure.sourceRanges must list the client address ranges allowed to open the UIs (got []). Fix: pulumi config set --path 'observability.gatewayExposure.sourceRanges[0]' 203.0.113.0/24 (Prometheus and Jaeger have no login of their own).",
         ]);
         assert.deepEqual(problems("dev", { [`${K}observability`]: { tracingSamplingPercent: 5, kialiAuth: "token" } }), []);
+    });
+
+    it("fills the defaults an addon's settings leave out", () => {
+        const o = (observability: unknown) => validateConfig(rawConfigFor("dev", { [`${K}observability`]: observability })).observability;
+        assert.deepEqual(o({}), {
+            prometheus: true,
+            grafana: true,
+            jaeger: true,
+            kiali: true,
+            tracingSamplingPercent: 100,
+            kialiAuth: "token",
+            gatewayExposure: undefined,
+            headlamp: undefined,
+        });
+        assert.deepEqual(o({ headlamp: { enabled: true } }).headlamp, { access: "view" });
+        assert.equal(o({ tracingSamplingPercent: 0 }).tracingSamplingPercent, 0);
     });
 });
