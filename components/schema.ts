@@ -16,7 +16,7 @@ export const KEY = "\u0000key\u0000";
 /** Placeholder of the `--stack <name>` flag in a message. */
 export const STACK = "\u0000stack\u0000";
 
-/** How a setting appears in the README's configuration reference. */
+/** How a setting appears in the configuration reference (docs/configuration.md). */
 export interface Doc {
     /** What the setting does. */
     readonly description: string;

@@ -1,7 +1,7 @@
 /**
- * The README's configuration reference, generated from the config schemas
+ * The configuration reference in docs/configuration.md, generated from the config schemas
  * (components/config.ts SETTINGS): `npm run config-reference` rewrites the block between the
- * README's config markers, and a test fails when the block no longer matches the schemas.
+ * file's config markers, and a test fails when the block no longer matches the schemas.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -11,6 +11,9 @@ import { docs, retiredSettings, shapeOf } from "../components/schema";
 
 export const START = "<!-- config:start -->";
 export const END = "<!-- config:end -->";
+
+/** The file that holds the reference, relative to the project root. */
+export const REFERENCE_FILE = "docs/configuration.md";
 
 /** One setting of the reference. */
 export interface Row {
@@ -66,16 +69,16 @@ export function configReference(): string {
     return parts.join("\n");
 }
 
-/** The README with its config block replaced by `reference`. */
-export function withReference(readme: string, reference: string): string {
-    const start = readme.indexOf(START);
-    const end = readme.indexOf(END);
-    if (start < 0 || end < start) throw new Error(`README.md has no ${START} ... ${END} block`);
-    return `${readme.slice(0, start + START.length)}\n${reference}\n${readme.slice(end)}`;
+/** The document `doc` with its config block replaced by `reference`. */
+export function withReference(doc: string, reference: string): string {
+    const start = doc.indexOf(START);
+    const end = doc.indexOf(END);
+    if (start < 0 || end < start) throw new Error(`${REFERENCE_FILE} has no ${START} ... ${END} block`);
+    return `${doc.slice(0, start + START.length)}\n${reference}\n${doc.slice(end)}`;
 }
 
 if (require.main === module) {
-    const file = path.join(__dirname, "..", "README.md");
+    const file = path.join(__dirname, "..", REFERENCE_FILE);
     fs.writeFileSync(file, withReference(fs.readFileSync(file, "utf8"), configReference()));
     console.log(`wrote the configuration reference into ${file}`);
 }

@@ -2,7 +2,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
-import { configReference, END, rowsOf, START, withReference } from "../../tools/configReference";
+import { configReference, END, REFERENCE_FILE, rowsOf, START, withReference } from "../../tools/configReference";
 import { PROJECT_KEYS, SECTIONS, SETTINGS } from "../../components/config";
 import { bool, doc, retired, section } from "../../components/schema";
 import { ROOT } from "../harness";
@@ -10,12 +10,13 @@ import { ROOT } from "../harness";
 describe("configuration reference", () => {
     const reference = configReference();
 
-    it("is in the README as the schemas generate it (npm run config-reference)", () => {
-        const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    it("is in docs/configuration.md as the schemas generate it (npm run config-reference)", () => {
+        assert.equal(REFERENCE_FILE, "docs/configuration.md");
+        const doc = fs.readFileSync(path.join(ROOT, REFERENCE_FILE), "utf8");
         assert.equal(
-            withReference(readme, reference),
-            readme,
-            "README.md's configuration reference is stale: run npm run config-reference",
+            withReference(doc, reference),
+            doc,
+            "docs/configuration.md's configuration reference is stale: run npm run config-reference",
         );
     });
 
@@ -52,6 +53,6 @@ describe("configuration reference", () => {
 
     it("replaces only the block between its markers", () => {
         assert.equal(withReference(`a\n${START}\nold\n${END}\nb`, "new"), `a\n${START}\nnew\n${END}\nb`);
-        assert.throws(() => withReference("no markers", "new"), /no <!-- config:start -->/);
+        assert.throws(() => withReference("no markers", "new"), /docs\/configuration\.md has no <!-- config:start -->/);
     });
 });
