@@ -118,3 +118,11 @@ export const ISTIO_GRAFANA_DASHBOARDS = {
 export function istioDashboardUrl(file: string): string {
     return `https://raw.githubusercontent.com/istio/istio/${ISTIO_VERSION}/manifests/addons/dashboards/${file}`;
 }
+
+/**
+ * The official `registry` image (CNCF Distribution) 3.0.0, by the digest of its multi-platform
+ * index: what each image cache runs, in proxy mode (distribution v3.0.0
+ * registry/proxy/proxyregistry.go). kind's local-registry recipe runs registry:3 too
+ * (site/static/examples/kind-with-registry.sh).
+ */
+export const REGISTRY_IMAGE = "docker.io/library/registry:3.0.0@sha256:6c5666b861f3505b116bb9aa9b25175e71210414bd010d92035ff64018f9457e";
