@@ -538,6 +538,84 @@ describe("running a command's steps", () => {
         }
     });
 
+    /** A first deploy's state, interrupted while kind created the cluster: the kind command is only a pending create. */
+    const firstDeployInterrupted = (): Captured =>
+        ok(
+            JSON.stringify({
+                version: 3,
+                deployment: {
+                    resources: [{ urn: "urn:pulumi:dev::istio-mesh::pulumi:pulumi:Stack::istio-mesh-dev", type: "pulumi:pulumi:Stack" }],
+                    pending_operations: [
+                        { type: "creating", resource: { urn: DEV_KIND_CLUSTER_URN, type: "command:local:Command", inputs: {} } },
+                    ],
+                },
+            }),
+        );
+    const noCluster = async (): Promise<KubeApi> => assert.fail("no cluster exists, so none may be asked whether it answers");
+
+    it("deploys straight away after a first deploy was interrupted while kind created the cluster", async () => {
+        const f = fakeShell({
+            "pulumi config --json --stack dev": kindConfig("istio-dev"),
+            "docker info": ok(""),
+            "kind get clusters": ok("other\n"),
+            "pulumi stack export --stack dev": firstDeployInterrupted(),
+            "pulumi stack export --stack dev --show-secrets": firstDeployInterrupted(),
+        });
+        const code = await executePlan(planStack("up", "dev", {}, "/p", () => "x"), f.shell, {
+            ...defaults,
+            kube: noCluster,
+            apiWait: noWait,
+        });
+        assert.equal(code, 0, f.logs.join("\n"));
+        assert.deepEqual(f.ran, ["pulumi stack select --create dev", "pulumi up --yes --stack dev --event-log /p/.pulumi-state/dev.events.jsonl"]);
+        assert.doesNotMatch(f.logs.join("\n"), /API server does not answer/);
+    });
+
+    it("refreshes a stack that never had a cluster without waiting for one", async () => {
+        const f = fakeShell({
+            "pulumi config --json --stack dev": kindConfig("istio-dev"),
+            "docker info": ok(""),
+            "kind get clusters": ok(""),
+            "pulumi stack export --stack dev": firstDeployInterrupted(),
+        });
+        const code = await executePlan(planStack("refresh", "dev", {}, "/p", () => "x"), f.shell, {
+            ...defaults,
+            kube: noCluster,
+            apiWait: noWait,
+        });
+        assert.equal(code, 0, f.logs.join("\n"));
+        assert.deepEqual(f.ran, ["pulumi stack select --create dev", "pulumi refresh --yes --stack dev"]);
+    });
+
+    it("waits for a listed but stopped kind cluster's API server before destroying, and stops when it never answers", async () => {
+        const answers = {
+            "pulumi config --json --stack dev": kindConfig("istio-dev"),
+            "docker info": ok(""),
+            "kind get clusters": ok("istio-dev\n"),
+            "kind get kubeconfig --name istio-dev": ok(KIND_KUBECONFIG),
+        };
+        const stopped = fakeShell(answers);
+        let slept = 0;
+        const code = await executePlan(planStack("destroy", "dev", {}, "/p", () => "x"), stopped.shell, {
+            ...defaults,
+            kube: cluster([], 503),
+            apiWait: { tries: 3, sleep: async () => void (slept += 1) },
+        });
+        assert.equal(code, 1);
+        assert.equal(slept, 2, "three tries, two pauses between them");
+        assert.deepEqual(stopped.ran, ["pulumi stack select --create dev"]);
+        assert.match(
+            stopped.logs.join("\n"),
+            /error: kind lists cluster istio-dev, but its API server does not answer.*then run npm run destroy -- dev again/,
+        );
+        const running = fakeShell(answers);
+        assert.equal(
+            await executePlan(planStack("destroy", "dev", {}, "/p", () => "x"), running.shell, { ...defaults, kube: cluster([]), apiWait: noWait }),
+            0,
+        );
+        assert.deepEqual(running.ran, ["pulumi stack select --create dev", "pulumi destroy --yes --stack dev"]);
+    });
+
     it("keeps the deploy's exit status when it fails, after reporting where the time went", async () => {
         const log = "/p/.pulumi-state/dev.events.jsonl";
         const f = fakeShell(
