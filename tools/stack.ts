@@ -174,6 +174,12 @@ export type ClusterDecision =
           /** URNs for `pulumi up --replace`. */
           readonly replace: readonly string[];
           readonly notes: readonly string[];
+          /**
+           * kind lists the stack's cluster, so whatever reaches it (a refresh, the recovery of an
+           * interrupted run, a destroy) first waits for its API server: a listed cluster may be
+           * stopped or still starting. False when kind does not list it: then there is nothing to wait for.
+           */
+          readonly awaitApi: boolean;
       }
     | { readonly kind: "stop"; readonly message: string };
 
@@ -195,11 +201,12 @@ const KIND_INSTALL = "https://kind.sigs.k8s.io/docs/user/quick-start/#installati
  * Stacks on an existing cluster are never checked: their cluster is not this machine's to judge.
  */
 export function decideCluster(action: Action, stack: string, target: ClusterTarget, facts: ClusterFacts): ClusterDecision {
-    const proceed = (before: PreAction[] = [], replace: string[] = [], notes: string[] = []): ClusterDecision => ({
+    const proceed = (before: PreAction[] = [], replace: string[] = [], notes: string[] = [], awaitApi = false): ClusterDecision => ({
         kind: "proceed",
         before,
         replace,
         notes,
+        awaitApi,
     });
     if (target.mode === "existing") return proceed();
     const name = target.clusterName;
@@ -241,7 +248,7 @@ export function decideCluster(action: Action, stack: string, target: ClusterTarg
     const kind = facts.kind();
     if (!kind.installed) return unchecked(`kind was not found on PATH (install kind ${KIND_VERSION}: ${KIND_INSTALL})`);
     if ("error" in kind) return unchecked(`kind get clusters failed (${kind.error}); fix that`);
-    if (kind.clusters.includes(name)) return proceed();
+    if (kind.clusters.includes(name)) return proceed([], [], [], action !== "preview");
 
     const gone = `kind cluster ${name} does not exist (kind get clusters does not list it)`;
     switch (action) {
@@ -351,8 +358,10 @@ export async function executePlan(
     let replace: readonly string[] = [];
     let clearPending = false;
     let status = 0;
-    /** A kind stack whose cluster `kind get clusters` lists: a refresh needs its API server to answer. */
+    /** A kind stack whose cluster `kind get clusters` lists: what reaches it needs its API server to answer. */
     let listedKind: string | undefined;
+    /** A kind stack whose cluster kind does not list: there is no cluster to reach, and none to wait for. */
+    let absentKind = false;
     const answers = async (): Promise<boolean> =>
         listedKind === undefined ? true : kindApiAnswers(listedKind, plan, shell, options.kube, options.apiWait);
     const notAnswering = (name: string): string =>
@@ -374,9 +383,11 @@ export async function executePlan(
                 for (const note of decision.notes) shell.log(note);
                 before = [...decision.before];
                 replace = decision.replace;
-                // No planned refresh means the cluster is there (or the stack is on an existing cluster).
-                if (target?.mode === "kind" && before.length === 0) listedKind = target.clusterName;
-                if (plan.action === "refresh" && listedKind && !(await answers())) {
+                if (target?.mode === "kind") {
+                    if (decision.awaitApi) listedKind = target.clusterName;
+                    else absentKind = true;
+                }
+                if ((plan.action === "refresh" || plan.action === "destroy") && listedKind && !(await answers())) {
                     shell.log(`error: ${notAnswering(listedKind)}`);
                     return 1;
                 }
@@ -386,7 +397,7 @@ export async function executePlan(
                 // Freeing releases and clearing pending operations needs the cluster, unless it is gone and rebuilt.
                 const live = async (): Promise<string | undefined> =>
                     listedKind && !(await answers()) ? notAnswering(listedKind) : undefined;
-                const result = await resolvePendingCreates(plan, step, shell, options.kube, before.length > 0, live);
+                const result = await resolvePendingCreates(plan, step, shell, options.kube, absentKind, before.length > 0, live);
                 if (result.kind === "stop") {
                     shell.log(`error: ${result.message}`);
                     return 1;
@@ -433,7 +444,8 @@ async function resolvePendingCreates(
     step: Extract<Step, { kind: "pending-creates" }>,
     shell: Shell,
     kube: ((kubeconfig: string, context?: string) => Promise<KubeApi>) | undefined,
-    clusterGone: boolean,
+    clusterAbsent: boolean,
+    rebuilding: boolean,
     live: () => Promise<string | undefined>,
 ): Promise<{ kind: "go"; clear: boolean } | { kind: "stop"; message: string }> {
     const exported = shell.capture(step.exportArgv, plan.env);
@@ -448,8 +460,12 @@ async function resolvePendingCreates(
     shell.log(
         `The last run was interrupted while creating or updating ${pending.length} resource${pending.length === 1 ? "" : "s"}: ${pending.map((p) => p.urn.slice(p.urn.lastIndexOf("::") + 2)).join(", ")}.`,
     );
-    // A kind cluster that is gone is rebuilt from nothing: there are no releases to free.
-    if (clusterGone) return { kind: "go", clear: true };
+    // A kind cluster that is gone is rebuilt from nothing: there are no releases to free, and the
+    // refresh that rebuild starts with drops the pending operations.
+    if (rebuilding) return { kind: "go", clear: true };
+    // kind lists no cluster and the state holds none (a first deploy interrupted while kind created
+    // it): nothing to free, nothing to refresh; `up` creates the cluster and the rest again.
+    if (clusterAbsent) return { kind: "go", clear: false };
     const notLive = await live();
     if (notLive) return { kind: "stop", message: notLive };
     const releases = pendingReleases(exported.stdout);

@@ -141,12 +141,34 @@ describe("what each command does about the kind cluster", () => {
                 before: [],
                 replace: [],
                 notes: [],
+                awaitApi: false,
             });
         }
     });
 
-    it("destroys straight away when the cluster is there", () => {
-        assert.deepEqual(decideCluster("destroy", "dev", kind, facts()), { kind: "proceed", before: [], replace: [], notes: [] });
+    it("destroys straight away when the cluster is there, once its API server answers", () => {
+        assert.deepEqual(decideCluster("destroy", "dev", kind, facts()), {
+            kind: "proceed",
+            before: [],
+            replace: [],
+            notes: [],
+            awaitApi: true,
+        });
+    });
+
+    it("waits for a listed cluster's API server before every action but a preview, and never for a cluster kind does not list", () => {
+        for (const action of ["up", "refresh", "destroy"] as const) {
+            const d = decideCluster(action, "dev", kind, facts());
+            assert.equal(d.kind === "proceed" && d.awaitApi, true, action);
+        }
+        const preview = decideCluster("preview", "dev", kind, facts());
+        assert.equal(preview.kind === "proceed" && preview.awaitApi, false);
+        for (const action of ["up", "refresh", "destroy"] as const) {
+            const d = decideCluster(action, "dev", kind, facts({ kind: gone.kind, clusterUrn: () => undefined }));
+            assert.equal(d.kind === "proceed" && d.awaitApi, false, action);
+        }
+        const rebuild = decideCluster("up", "dev", kind, gone);
+        assert.equal(rebuild.kind === "proceed" && rebuild.awaitApi, false);
     });
 
     it("refreshes before destroying when the cluster is gone, because deleting a Helm release on a missing cluster fails", () => {
@@ -217,6 +239,7 @@ describe("what each command does about the kind cluster", () => {
             before: [],
             replace: [],
             notes: [],
+            awaitApi: false,
         });
     });
 
