@@ -435,7 +435,7 @@ describe("running a command's steps", () => {
     const STATE_KUBECONFIG = "apiVersion: v1\nkind: Config\n# the stack's provider\n";
     const KIND_KUBECONFIG = "apiVersion: v1\nkind: Config\n# kind get kubeconfig\n";
     /** A kind cluster whose API server answers /readyz, holding the records of istiod's half-made install. */
-    function cluster(deleted: string[], readyz = 200): (kubeconfig: string) => Promise<KubeApi> {
+    function cluster(deleted: string[], readyz = 200, status = "pending-install"): (kubeconfig: string) => Promise<KubeApi> {
         return async (kubeconfig) => {
             assert.ok([STATE_KUBECONFIG, KIND_KUBECONFIG].includes(kubeconfig), kubeconfig);
             return {
@@ -445,7 +445,12 @@ describe("running a command's steps", () => {
                         return { status: readyz, body: "ok" };
                     }
                     assert.equal(kubeconfig, STATE_KUBECONFIG, "releases are freed with the stack's own provider kubeconfig");
-                    if (method === "GET") return { status: 200, body: { items: [{ metadata: { name: "sh.helm.release.v1.istiod.v1" } }] } };
+                    if (method === "GET") {
+                        return {
+                            status: 200,
+                            body: { items: [{ metadata: { name: "sh.helm.release.v1.istiod.v1", labels: { owner: "helm", status } } }] },
+                        };
+                    }
                     deleted.push(p);
                     return { status: 200, body: {} };
                 },
@@ -481,6 +486,64 @@ describe("running a command's steps", () => {
             "pulumi up --yes --stack dev --event-log /p/.pulumi-state/dev.events.jsonl",
         ]);
         assert.match(f.logs.join("\n"), /The last run was interrupted while creating or updating 1 resource: istio-istiod\./);
+    });
+
+    it("never deletes the Helm history of a release whose pending create a later plain up finished", async () => {
+        const exported = JSON.parse(interrupted().stdout);
+        const istiod = exported.deployment.pending_operations[0].resource;
+        exported.deployment.resources.push({ ...istiod, id: "istio-system/istiod" });
+        const deleted: string[] = [];
+        const listed: string[] = [];
+        const f = fakeShell({
+            "pulumi config --json --stack dev": kindConfig("istio-dev"),
+            "docker info": ok(""),
+            "kind get clusters": ok("istio-dev\n"),
+            "kind get kubeconfig --name istio-dev": ok(KIND_KUBECONFIG),
+            "pulumi stack export --stack dev --show-secrets": ok(JSON.stringify(exported)),
+        });
+        const kube = async (kubeconfig: string): Promise<KubeApi> => ({
+            async request(method, p) {
+                if (p === "/readyz") return { status: 200, body: "ok" };
+                (method === "GET" ? listed : deleted).push(p);
+                return { status: 200, body: { items: [{ metadata: { name: "sh.helm.release.v1.istiod.v1", labels: { status: "deployed" } } }] } };
+            },
+        });
+        const code = await executePlan(planStack("up", "dev", {}, "/p", () => "x"), f.shell, { ...defaults, kube, apiWait: noWait });
+        assert.equal(code, 0, f.logs.join("\n"));
+        assert.deepEqual(deleted, [], "no record of the deployed istiod is deleted");
+        assert.deepEqual(listed, [], "a release the state holds is not even looked at");
+        assert.deepEqual(f.ran, [
+            "pulumi stack select --create dev",
+            CLEAR,
+            "pulumi up --yes --stack dev --event-log /p/.pulumi-state/dev.events.jsonl",
+        ]);
+        assert.match(f.logs.join("\n"), /The state still lists 1 pending create that a later run finished \(istio-istiod\)/);
+    });
+
+    it("stops without changing anything when an interrupted install's release has a finished record the state does not hold", async () => {
+        const deleted: string[] = [];
+        const f = fakeShell({
+            "pulumi config --json --stack dev": kindConfig("istio-dev"),
+            "docker info": ok(""),
+            "kind get clusters": ok("istio-dev\n"),
+            "kind get kubeconfig --name istio-dev": ok(KIND_KUBECONFIG),
+            "pulumi stack export --stack dev --show-secrets": interrupted(),
+        });
+        const code = await executePlan(planStack("up", "dev", {}, "/p", () => "x"), f.shell, {
+            ...defaults,
+            kube: cluster(deleted, 200, "deployed"),
+            apiWait: noWait,
+        });
+        assert.equal(code, 1);
+        assert.deepEqual(deleted, []);
+        assert.deepEqual(f.ran, ["pulumi stack select --create dev"]);
+        const out = f.logs.join("\n");
+        assert.match(out, /error: Helm release istio-system\/istiod has a deployed record \(revision 1\) that the state does not hold/);
+        assert.match(
+            out,
+            /pulumi refresh --yes --skip-preview --non-interactive --stack dev --import-pending-creates urn:pulumi:dev::istio-mesh::istio-mesh:index:IstioMesh\$kubernetes:helm\.sh\/v3:Release::istio-istiod istio-system\/istiod/,
+        );
+        assert.match(out, /Nothing was changed/);
     });
 
     it("refuses to recover (or refresh) while a listed kind cluster does not answer, which would empty the state", async () => {
