@@ -199,35 +199,46 @@ describe("recovery of an interrupted up", () => {
     });
 
     it("frees an interrupted install's name by removing its pending-install record, and nothing else", () => {
-        assert.deepEqual(planRecordRemoval(install, [rec("istiod", 1, "pending-install")]), {
+        assert.deepEqual(planRecordRemoval("dev", install, [rec("istiod", 1, "pending-install")]), {
             kind: "remove",
             records: ["sh.helm.release.v1.istiod.v1"],
         });
-        assert.deepEqual(planRecordRemoval(install, []), { kind: "remove", records: [] });
+        assert.deepEqual(planRecordRemoval("dev", install, []), { kind: "remove", records: [] });
     });
 
     it("never removes a record of an install that finished or failed: it stops and says how to adopt the release", () => {
         for (const status of ["deployed", "failed", "superseded", "uninstalling"]) {
-            const plan = planRecordRemoval(install, [rec("istiod", 1, status)]);
+            const plan = planRecordRemoval("dev", install, [rec("istiod", 1, status)]);
             assert.equal(plan.kind, "blocked", status);
             assert.match(
                 plan.kind === "blocked" ? plan.message : "",
                 new RegExp(`Helm release istio-system/istiod has a ${status} record \\(revision 1\\) that the state does not hold`),
             );
-            assert.match(plan.kind === "blocked" ? plan.message : "", /--import-pending-creates u istio-system\/istiod/);
+            assert.match(
+                plan.kind === "blocked" ? plan.message : "",
+                /--stack dev --import-pending-creates 'u' --import-pending-creates istio-system\/istiod/,
+            );
         }
-        const mixed = planRecordRemoval(install, [rec("istiod", 1, "deployed"), rec("istiod", 2, "pending-install")]);
+        const mixed = planRecordRemoval("dev", install, [rec("istiod", 1, "deployed"), rec("istiod", 2, "pending-install")]);
         assert.equal(mixed.kind, "blocked", "a pending record beside a finished one is not removed either");
     });
 
     it("frees an interrupted upgrade by removing only its unfinished latest record, so Helm sees the last deployed revision", () => {
         assert.deepEqual(
-            planRecordRemoval(upgrade, [rec("grafana", 1, "superseded"), rec("grafana", 2, "deployed"), rec("grafana", 3, "pending-upgrade")]),
+            planRecordRemoval("dev", upgrade, [
+                rec("grafana", 1, "superseded"),
+                rec("grafana", 2, "deployed"),
+                rec("grafana", 3, "pending-upgrade"),
+            ]),
             { kind: "remove", records: ["sh.helm.release.v1.grafana.v3"] },
         );
         // An interrupted rollback (Helm's own --atomic after a failed upgrade) blocks the next upgrade the same way.
         assert.deepEqual(
-            planRecordRemoval(upgrade, [rec("grafana", 2, "deployed"), rec("grafana", 3, "failed"), rec("grafana", 4, "pending-rollback")]),
+            planRecordRemoval("dev", upgrade, [
+                rec("grafana", 2, "deployed"),
+                rec("grafana", 3, "failed"),
+                rec("grafana", 4, "pending-rollback"),
+            ]),
             { kind: "remove", records: ["sh.helm.release.v1.grafana.v4"] },
         );
     });
@@ -235,12 +246,12 @@ describe("recovery of an interrupted up", () => {
     it("leaves an upgraded release alone when its latest record is finished, whatever older records say", () => {
         for (const latest of ["deployed", "failed", "superseded"]) {
             assert.deepEqual(
-                planRecordRemoval(upgrade, [rec("grafana", 1, "pending-upgrade"), rec("grafana", 2, latest)]),
+                planRecordRemoval("dev", upgrade, [rec("grafana", 1, "pending-upgrade"), rec("grafana", 2, latest)]),
                 { kind: "remove", records: [] },
                 latest,
             );
         }
-        assert.deepEqual(planRecordRemoval(upgrade, [rec("grafana", 9, "pending-install"), rec("grafana", 10, "deployed")]), {
+        assert.deepEqual(planRecordRemoval("dev", upgrade, [rec("grafana", 9, "pending-install"), rec("grafana", 10, "deployed")]), {
             kind: "remove",
             records: [],
         });

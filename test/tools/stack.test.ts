@@ -420,6 +420,8 @@ describe("running a command's steps", () => {
             plaintext: JSON.stringify(STATE_KUBECONFIG),
         };
         provider.inputs = { kubeconfig, deleteUnreachable: "true" };
+        // The install never finished, so the state holds no istiod release: only its pending create.
+        exported.deployment.resources = exported.deployment.resources.filter((r: { urn: string }) => !r.urn.endsWith("::istio-istiod"));
         exported.deployment.pending_operations = [
             {
                 type: "creating",
@@ -501,14 +503,21 @@ describe("running a command's steps", () => {
             "kind get kubeconfig --name istio-dev": ok(KIND_KUBECONFIG),
             "pulumi stack export --stack dev --show-secrets": ok(JSON.stringify(exported)),
         });
-        const kube = async (kubeconfig: string): Promise<KubeApi> => ({
+        const kube = async (): Promise<KubeApi> => ({
             async request(method, p) {
                 if (p === "/readyz") return { status: 200, body: "ok" };
                 (method === "GET" ? listed : deleted).push(p);
-                return { status: 200, body: { items: [{ metadata: { name: "sh.helm.release.v1.istiod.v1", labels: { status: "deployed" } } }] } };
+                return {
+                    status: 200,
+                    body: { items: [{ metadata: { name: "sh.helm.release.v1.istiod.v1", labels: { status: "deployed" } } }] },
+                };
             },
         });
-        const code = await executePlan(planStack("up", "dev", {}, "/p", () => "x"), f.shell, { ...defaults, kube, apiWait: noWait });
+        const code = await executePlan(
+            planStack("up", "dev", {}, "/p", () => "x"),
+            f.shell,
+            { ...defaults, kube, apiWait: noWait },
+        );
         assert.equal(code, 0, f.logs.join("\n"));
         assert.deepEqual(deleted, [], "no record of the deployed istiod is deleted");
         assert.deepEqual(listed, [], "a release the state holds is not even looked at");
@@ -529,11 +538,15 @@ describe("running a command's steps", () => {
             "kind get kubeconfig --name istio-dev": ok(KIND_KUBECONFIG),
             "pulumi stack export --stack dev --show-secrets": interrupted(),
         });
-        const code = await executePlan(planStack("up", "dev", {}, "/p", () => "x"), f.shell, {
-            ...defaults,
-            kube: cluster(deleted, 200, "deployed"),
-            apiWait: noWait,
-        });
+        const code = await executePlan(
+            planStack("up", "dev", {}, "/p", () => "x"),
+            f.shell,
+            {
+                ...defaults,
+                kube: cluster(deleted, 200, "deployed"),
+                apiWait: noWait,
+            },
+        );
         assert.equal(code, 1);
         assert.deepEqual(deleted, []);
         assert.deepEqual(f.ran, ["pulumi stack select --create dev"]);
@@ -541,7 +554,7 @@ describe("running a command's steps", () => {
         assert.match(out, /error: Helm release istio-system\/istiod has a deployed record \(revision 1\) that the state does not hold/);
         assert.match(
             out,
-            /pulumi refresh --yes --skip-preview --non-interactive --stack dev --import-pending-creates urn:pulumi:dev::istio-mesh::istio-mesh:index:IstioMesh\$kubernetes:helm\.sh\/v3:Release::istio-istiod istio-system\/istiod/,
+            /pulumi refresh --yes --skip-preview --non-interactive --stack dev --import-pending-creates 'urn:pulumi:dev::istio-mesh::istio-mesh:index:IstioMesh\$kubernetes:helm\.sh\/v3:Release::istio-istiod' --import-pending-creates istio-system\/istiod, then npm run deploy -- dev/,
         );
         assert.match(out, /Nothing was changed/);
     });
@@ -647,13 +660,20 @@ describe("running a command's steps", () => {
             "pulumi stack export --stack dev": firstDeployInterrupted(),
             "pulumi stack export --stack dev --show-secrets": firstDeployInterrupted(),
         });
-        const code = await executePlan(planStack("up", "dev", {}, "/p", () => "x"), f.shell, {
-            ...defaults,
-            kube: noCluster,
-            apiWait: noWait,
-        });
+        const code = await executePlan(
+            planStack("up", "dev", {}, "/p", () => "x"),
+            f.shell,
+            {
+                ...defaults,
+                kube: noCluster,
+                apiWait: noWait,
+            },
+        );
         assert.equal(code, 0, f.logs.join("\n"));
-        assert.deepEqual(f.ran, ["pulumi stack select --create dev", "pulumi up --yes --stack dev --event-log /p/.pulumi-state/dev.events.jsonl"]);
+        assert.deepEqual(f.ran, [
+            "pulumi stack select --create dev",
+            "pulumi up --yes --stack dev --event-log /p/.pulumi-state/dev.events.jsonl",
+        ]);
         assert.doesNotMatch(f.logs.join("\n"), /API server does not answer/);
     });
 
@@ -664,11 +684,15 @@ describe("running a command's steps", () => {
             "kind get clusters": ok(""),
             "pulumi stack export --stack dev": firstDeployInterrupted(),
         });
-        const code = await executePlan(planStack("refresh", "dev", {}, "/p", () => "x"), f.shell, {
-            ...defaults,
-            kube: noCluster,
-            apiWait: noWait,
-        });
+        const code = await executePlan(
+            planStack("refresh", "dev", {}, "/p", () => "x"),
+            f.shell,
+            {
+                ...defaults,
+                kube: noCluster,
+                apiWait: noWait,
+            },
+        );
         assert.equal(code, 0, f.logs.join("\n"));
         assert.deepEqual(f.ran, ["pulumi stack select --create dev", "pulumi refresh --yes --stack dev"]);
     });
@@ -682,11 +706,15 @@ describe("running a command's steps", () => {
         };
         const stopped = fakeShell(answers);
         let slept = 0;
-        const code = await executePlan(planStack("destroy", "dev", {}, "/p", () => "x"), stopped.shell, {
-            ...defaults,
-            kube: cluster([], 503),
-            apiWait: { tries: 3, sleep: async () => void (slept += 1) },
-        });
+        const code = await executePlan(
+            planStack("destroy", "dev", {}, "/p", () => "x"),
+            stopped.shell,
+            {
+                ...defaults,
+                kube: cluster([], 503),
+                apiWait: { tries: 3, sleep: async () => void (slept += 1) },
+            },
+        );
         assert.equal(code, 1);
         assert.equal(slept, 2, "three tries, two pauses between them");
         assert.deepEqual(stopped.ran, ["pulumi stack select --create dev"]);
@@ -696,7 +724,11 @@ describe("running a command's steps", () => {
         );
         const running = fakeShell(answers);
         assert.equal(
-            await executePlan(planStack("destroy", "dev", {}, "/p", () => "x"), running.shell, { ...defaults, kube: cluster([]), apiWait: noWait }),
+            await executePlan(
+                planStack("destroy", "dev", {}, "/p", () => "x"),
+                running.shell,
+                { ...defaults, kube: cluster([]), apiWait: noWait },
+            ),
             0,
         );
         assert.deepEqual(running.ran, ["pulumi stack select --create dev", "pulumi destroy --yes --stack dev"]);
