@@ -24,6 +24,7 @@ import {
     providerAccess,
     releaseRecords,
 } from "./pendingCreates";
+import { runPulumi } from "./pulumiProcess";
 import { analyzeTimings, dependenciesFromState, parseEventLog, PredictedPath, renderTimings, StateResource } from "./timing";
 
 /** A Pulumi command the developer commands run: `npm run deploy` is `up`. */
@@ -340,8 +341,8 @@ export function refreshArgv(stack: string): string[] {
 
 /** What the executor needs from the machine. */
 export interface Shell {
-    /** Runs a command attached to the terminal; its exit status. */
-    run(argv: readonly string[], env: Record<string, string>): number;
+    /** Runs a Pulumi command attached to the terminal, passing Ctrl-C on to it (tools/pulumiProcess.ts); its exit status. */
+    run(argv: readonly string[], env: Record<string, string>): Promise<number>;
     /** Runs a command and captures its output. */
     capture(argv: readonly string[], env: Record<string, string>): Captured;
     /** A line for the user. */
@@ -379,7 +380,7 @@ export async function executePlan(
         switch (step.kind) {
             case "command": {
                 shell.log(`> ${step.argv.join(" ")}`);
-                const s = shell.run(step.argv, plan.env);
+                const s = await shell.run(step.argv, plan.env);
                 if (s !== 0) return s;
                 break;
             }
@@ -422,12 +423,12 @@ export async function executePlan(
                 for (const pre of before) {
                     const argv = clearPending ? clearPendingArgv(plan.stack) : refreshArgv(plan.stack);
                     shell.log(`${pre.reason}.\n> ${argv.join(" ")}`);
-                    const s = shell.run(argv, plan.env);
+                    const s = await shell.run(argv, plan.env);
                     if (s !== 0) return s;
                 }
                 const argv = [...step.argv, ...replace.flatMap((urn) => ["--replace", urn])];
                 shell.log(`> ${argv.join(" ")}`);
-                status = shell.run(argv, plan.env);
+                status = await shell.run(argv, plan.env);
                 if (status !== 0 && plan.action !== "up") return status;
                 break;
             }
@@ -625,14 +626,8 @@ export function projectDefaults(root: string): { clusterMode?: string; clusterNa
 }
 
 const realShell: Shell = {
-    run(argv, env) {
-        const r = spawnSync(argv[0], argv.slice(1), {
-            stdio: "inherit",
-            env: { ...process.env, ...env },
-            cwd: path.resolve(__dirname, ".."),
-        });
-        return r.status ?? 1;
-    },
+    run: (argv, env) =>
+        runPulumi(argv, { env: { ...process.env, ...env }, cwd: path.resolve(__dirname, ".."), log: (line) => console.error(line) }),
     capture(argv, env) {
         const r = spawnSync(argv[0], argv.slice(1), {
             encoding: "utf8",

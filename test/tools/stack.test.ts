@@ -296,7 +296,7 @@ describe("running a command's steps", () => {
         const logs: string[] = [];
         const written: Record<string, string> = {};
         const shell: Shell = {
-            run: (argv) => {
+            run: async (argv) => {
                 ran.push(argv.join(" "));
                 return 0;
             },
@@ -746,7 +746,7 @@ describe("running a command's steps", () => {
             },
             { [log]: fixtureText("dev-up-kind-fails.jsonl.gz") },
         );
-        f.shell.run = (argv) => {
+        f.shell.run = async (argv) => {
             f.ran.push(argv.join(" "));
             return argv[1] === "up" ? 255 : 0;
         };
