@@ -15,6 +15,8 @@ import { parse } from "yaml";
 import { KIND_VERSION } from "../components/versions";
 import type { KubeApi } from "../components/probe";
 import { clearPendingArgv, PendingCreate, pendingCreates, pendingReleases, providerAccess, removeReleaseRecords } from "./pendingCreates";
+import { preflight } from "./preflight";
+import { cliEnv } from "./pulumiCli";
 import { analyzeTimings, dependenciesFromState, parseEventLog, PredictedPath, renderTimings, StateResource } from "./timing";
 
 /** A Pulumi command the developer commands run: `npm run deploy` is `up`. */
@@ -620,10 +622,10 @@ async function main(argv: string[]): Promise<number> {
         console.error(`error: ${(e as Error).message}`);
         return 2;
     }
-    if (spawnSync("pulumi", ["version"], { stdio: "ignore" }).error) {
-        console.error("error: the Pulumi CLI was not found on PATH. Install it (https://www.pulumi.com/docs/install/) and run this again.");
-        return 1;
-    }
+    // Every prerequisite first, before anything is created (tools/preflight.ts).
+    const checked = await preflight(action, stack);
+    if (!checked.ok || !checked.cli) return 1;
+    plan = { ...plan, env: { ...plan.env, ...cliEnv(checked.cli) } };
     for (const dir of plan.dirs) fs.mkdirSync(dir, { recursive: true });
     for (const f of plan.files) {
         if (!fs.existsSync(f.path)) {
