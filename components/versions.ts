@@ -47,6 +47,8 @@ export interface Pins {
     };
     /** The curl image of Grafana's dashboard download and of its Kiali-user sidecar. */
     readonly grafanaCurlImage: string;
+    /** The Pulumi CLI the developer commands run. */
+    readonly pulumiCli: string;
 }
 
 /** The pins. */
@@ -107,10 +109,18 @@ export const PINS: Pins = {
     // curlimages/curl 8.9.1, the image the grafana 9.2.2 chart already pulls to download dashboards
     // (its values.yaml, downloadDashboardsImage): the Kiali-user sidecar runs it too, so nothing new is pulled.
     grafanaCurlImage: "docker.io/curlimages/curl:8.9.1",
+    // 3.248.0, the version of the @pulumi/pulumi SDK in package.json
+    // (https://github.com/pulumi/pulumi/releases/tag/v3.248.0). Kept equal to or above the SDK's (a
+    // test holds it there): the Automation API refuses an older CLI (sdk/nodejs/automation/cmd.ts,
+    // parseAndValidatePulumiVersion). A `pulumi` on PATH is used only when it is at least this version.
+    pulumiCli: "3.248.0",
 };
 
 /** The kind release, under the name the developer tools (tools/) use for it. */
 export const KIND_VERSION = PINS.kind.version;
+
+/** The Pulumi CLI version, under the name the developer tools (tools/) use for it. */
+export const PULUMI_CLI_VERSION = PINS.pulumiCli;
 
 /** Versioned release assets of the Gateway API CRDs at the pinned release; never a branch. */
 export function gatewayApiCrdUrl(channel: "standard" | "experimental"): string {

@@ -4,13 +4,12 @@
  * is there without being in the state. The next `up` only warns about them and creates them
  * again (pulumi/pulumi pkg/resource/deploy/deployment_executor.go). A plain object is then taken
  * over (the provider's upsertExistingObjects, components/cluster/ownership.ts), but a Helm release is
- * not: Helm refuses a release name that is still in use, whether the interrupted install had
- * finished or stopped half way (helm pkg/action/install.go, availableName). So, before `up`:
- * the records of every release the stack was installing are removed from the cluster (Helm's
- * Secrets `sh.helm.release.v1.<name>.v<n>`; the objects the install made stay, and the next
- * install adopts them, since they carry its release annotations), and `pulumi refresh
- * --clear-pending-creates` drops the pending operations. Pure logic over the state export and a
- * minimal Kubernetes API, unit-tested; tools/stack.ts runs it.
+ * not: Helm refuses a release name that is still in use (helm pkg/action/install.go,
+ * availableName). So, before `up`: the unfinished record of each release the interrupted run was
+ * installing or upgrading is removed from the cluster ({@link planRecordRemoval}; never a record of
+ * a release the state holds, never a finished one), and `pulumi refresh --clear-pending-creates`
+ * drops the pending operations. Pure logic over the state export and a minimal Kubernetes API,
+ * unit-tested; tools/stack.ts runs it.
  */
 import type { KubeApi } from "../components/probe";
 
@@ -18,6 +17,12 @@ import type { KubeApi } from "../components/probe";
 export interface PendingCreate {
     readonly urn: string;
     readonly type: string;
+    /**
+     * A later run finished it: its URN is in the state's resources. Pending creates stay in the
+     * checkpoint until something clears them, even after a later `up` created the resource
+     * (pulumi pkg/backend/snapshot.go and journal.go carry the base snapshot's pending creates over).
+     */
+    readonly finished: boolean;
 }
 
 /** A Helm release the stack was installing, or upgrading, when it was interrupted. */
@@ -25,7 +30,7 @@ export interface PendingRelease {
     readonly urn: string;
     readonly namespace: string;
     readonly name: string;
-    /** `creating`: the install may have left a release record in any state; `updating`: an upgrade in progress. */
+    /** `creating`: an install the state does not hold; `updating`: an upgrade of one it holds. */
     readonly operation: "creating" | "updating";
 }
 
@@ -54,15 +59,30 @@ function parse(exportJson: string): StateExport {
 
 /** The operations an interrupted `up` left pending: creates, and updates (a Helm upgrade among them). */
 export function pendingCreates(exportJson: string): PendingCreate[] {
-    return (parse(exportJson).deployment?.pending_operations ?? [])
+    const deployment = parse(exportJson).deployment;
+    const held = new Set((deployment?.resources ?? []).map((r) => r.urn));
+    return (deployment?.pending_operations ?? [])
         .filter((op) => (op.type === "creating" || op.type === "updating") && op.resource?.urn)
-        .map((op) => ({ urn: op.resource!.urn!, type: op.resource!.type ?? "" }));
+        .map((op) => ({
+            urn: op.resource!.urn!,
+            type: op.resource!.type ?? "",
+            finished: op.type === "creating" && held.has(op.resource!.urn),
+        }));
 }
 
-/** The Helm releases among them, with the name and namespace they were being installed or upgraded as. */
+/**
+ * The Helm releases among them that are still unfinished, with the name and namespace they were
+ * being installed or upgraded as. A pending create whose URN is in the state's resources was
+ * finished by a later run, and its release is left alone. A pending update always has its URN
+ * there, and is always the last run's: only pending creates are carried over from an earlier
+ * run (pulumi pkg/backend/snapshot.go, "Track pending create operations from the base snapshot").
+ */
 export function pendingReleases(exportJson: string): PendingRelease[] {
-    return (parse(exportJson).deployment?.pending_operations ?? [])
+    const deployment = parse(exportJson).deployment;
+    const held = new Set((deployment?.resources ?? []).map((r) => r.urn));
+    return (deployment?.pending_operations ?? [])
         .filter((op) => (op.type === "creating" || op.type === "updating") && op.resource?.type === RELEASE)
+        .filter((op) => !(op.type === "creating" && held.has(op.resource?.urn)))
         .flatMap((op) => {
             const inputs = op.resource?.inputs ?? {};
             const name = revealed(inputs.name);
@@ -103,31 +123,89 @@ export function providerAccess(exportJson: string): { kubeconfig: string; contex
     return { kubeconfig, context: typeof context === "string" && context !== "" ? context : undefined };
 }
 
-/**
- * Frees a release an interrupted run left in progress, by removing Helm's records of it (its
- * storage Secrets): every record of a release that was being installed, so that the next
- * install may use the name again; only the `pending-upgrade` and `pending-rollback` records of
- * one that was being upgraded, so that Helm sees its last deployed revision again instead of
- * "another operation is in progress" (helm pkg/action/upgrade.go). Returns the records removed.
- */
-export async function removeReleaseRecords(api: KubeApi, release: PendingRelease): Promise<string[]> {
+/** One of Helm's records of a release: its storage Secret `sh.helm.release.v1.<name>.v<revision>`. */
+export interface HelmRecord {
+    readonly name: string;
+    readonly revision: number;
+    /** The Secret's `status` label (helm pkg/storage/driver/secrets.go): deployed, pending-install, ... */
+    readonly status: string;
+}
+
+/** A release's records, oldest first (an empty list when its namespace does not exist). */
+export async function releaseRecords(api: KubeApi, release: PendingRelease): Promise<HelmRecord[]> {
     const selector = encodeURIComponent(`owner=helm,name=${release.name}`);
     const res = await api.request("GET", `/api/v1/namespaces/${release.namespace}/secrets?labelSelector=${selector}`);
     if (res.status === 404) return [];
     if (res.status !== 200) throw new Error(`listing the records of Helm release ${release.namespace}/${release.name}: HTTP ${res.status}`);
-    const inProgress = ["pending-upgrade", "pending-rollback"];
-    const names = ((res.body as { items?: { metadata?: { name?: string; labels?: Record<string, string> } }[] }).items ?? [])
-        .filter((s) => release.operation === "creating" || inProgress.includes(s.metadata?.labels?.status ?? ""))
-        .map((s) => s.metadata?.name ?? "")
-        .filter((n) => n.startsWith(`sh.helm.release.v1.${release.name}.v`))
-        .sort();
+    const prefix = `sh.helm.release.v1.${release.name}.v`;
+    return ((res.body as { items?: { metadata?: { name?: string; labels?: Record<string, string> } }[] }).items ?? [])
+        .map((s) => ({ name: s.metadata?.name ?? "", status: s.metadata?.labels?.status ?? "" }))
+        .filter((r) => r.name.startsWith(prefix) && /^[0-9]+$/.test(r.name.slice(prefix.length)))
+        .map((r) => ({ ...r, revision: Number(r.name.slice(prefix.length)) }))
+        .sort((a, b) => a.revision - b.revision);
+}
+
+/** What freeing a release takes: the records to remove, or why nothing may be removed. */
+export type RecordPlan =
+    | { readonly kind: "remove"; readonly records: readonly string[] }
+    | { readonly kind: "blocked"; readonly message: string };
+
+const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * Which of a release's records an interrupted run left unfinished, and only those: Helm refuses
+ * to install a name that has any record (helm pkg/action/install.go, availableName) and to
+ * upgrade a release whose latest record is pending (pkg/action/upgrade.go, errPending).
+ *
+ * - An install the state does not hold: its `pending-install` record (the install was stopped
+ *   half way; the objects it made stay, and the next install adopts them through their release
+ *   annotations). A record in any other state (deployed, failed, ...) means the install ended, or
+ *   the release is not this stack's: nothing is removed, and the message says how to adopt it.
+ * - An upgrade: the latest record, when it is `pending-upgrade` or `pending-rollback` (Helm's own
+ *   rollback of a failed `--atomic` upgrade); Helm then sees the last deployed revision again.
+ *   A finished latest record means the upgrade ended: nothing to free.
+ */
+export function planRecordRemoval(stack: string, release: PendingRelease, records: readonly HelmRecord[]): RecordPlan {
+    switch (release.operation) {
+        case "creating": {
+            const ended = records.filter((r) => r.status !== "pending-install");
+            if (ended.length === 0) return { kind: "remove", records: records.map((r) => r.name) };
+            const last = ended[ended.length - 1];
+            return {
+                kind: "blocked",
+                message:
+                    `Helm release ${release.namespace}/${release.name} has a ${last.status} record (revision ${last.revision}) that the state does not hold: ` +
+                    `the interrupted install ended after all, or the release is not this stack's. Nothing was changed. If it is this stack's, adopt it: ` +
+                    `pulumi refresh --yes --skip-preview --non-interactive --stack ${stack} --import-pending-creates ${shq(release.urn)} ` +
+                    `--import-pending-creates ${release.namespace}/${release.name}, then npm run deploy -- ${stack}.`,
+            };
+        }
+        case "updating": {
+            const latest = records[records.length - 1];
+            const unfinished = latest !== undefined && (latest.status === "pending-upgrade" || latest.status === "pending-rollback");
+            return { kind: "remove", records: unfinished ? [latest.name] : [] };
+        }
+        default: {
+            const never: never = release.operation;
+            throw new Error(`unknown operation ${String(never)}`);
+        }
+    }
+}
+
+/** Removes records of a release, telling `removed` each one gone (one already gone counts); throws at the first refusal. */
+export async function deleteRecords(
+    api: KubeApi,
+    release: PendingRelease,
+    names: readonly string[],
+    removed: (name: string) => void = () => undefined,
+): Promise<void> {
     for (const n of names) {
         const del = await api.request("DELETE", `/api/v1/namespaces/${release.namespace}/secrets/${n}`);
         if (del.status !== 200 && del.status !== 202 && del.status !== 404) {
             throw new Error(`removing record ${n} of Helm release ${release.namespace}/${release.name}: HTTP ${del.status}`);
         }
+        removed(n);
     }
-    return names;
 }
 
 /**

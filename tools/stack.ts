@@ -14,7 +14,19 @@ import * as path from "path";
 import { parse } from "yaml";
 import { KIND_VERSION } from "../components/versions";
 import type { KubeApi } from "../components/probe";
-import { clearPendingArgv, PendingCreate, pendingCreates, pendingReleases, providerAccess, removeReleaseRecords } from "./pendingCreates";
+import {
+    clearPendingArgv,
+    deleteRecords,
+    PendingCreate,
+    pendingCreates,
+    pendingReleases,
+    planRecordRemoval,
+    providerAccess,
+    releaseRecords,
+} from "./pendingCreates";
+import { runPulumi } from "./pulumiProcess";
+import { preflight } from "./preflight";
+import { cliEnv } from "./pulumiCli";
 import { analyzeTimings, dependenciesFromState, parseEventLog, PredictedPath, renderTimings, StateResource } from "./timing";
 
 /** A Pulumi command the developer commands run: `npm run deploy` is `up`. */
@@ -174,6 +186,12 @@ export type ClusterDecision =
           /** URNs for `pulumi up --replace`. */
           readonly replace: readonly string[];
           readonly notes: readonly string[];
+          /**
+           * kind lists the stack's cluster, so whatever reaches it (a refresh, the recovery of an
+           * interrupted run, a destroy) first waits for its API server: a listed cluster may be
+           * stopped or still starting. False when kind does not list it: then there is nothing to wait for.
+           */
+          readonly awaitApi: boolean;
       }
     | { readonly kind: "stop"; readonly message: string };
 
@@ -195,11 +213,12 @@ const KIND_INSTALL = "https://kind.sigs.k8s.io/docs/user/quick-start/#installati
  * Stacks on an existing cluster are never checked: their cluster is not this machine's to judge.
  */
 export function decideCluster(action: Action, stack: string, target: ClusterTarget, facts: ClusterFacts): ClusterDecision {
-    const proceed = (before: PreAction[] = [], replace: string[] = [], notes: string[] = []): ClusterDecision => ({
+    const proceed = (before: PreAction[] = [], replace: string[] = [], notes: string[] = [], awaitApi = false): ClusterDecision => ({
         kind: "proceed",
         before,
         replace,
         notes,
+        awaitApi,
     });
     if (target.mode === "existing") return proceed();
     const name = target.clusterName;
@@ -241,7 +260,7 @@ export function decideCluster(action: Action, stack: string, target: ClusterTarg
     const kind = facts.kind();
     if (!kind.installed) return unchecked(`kind was not found on PATH (install kind ${KIND_VERSION}: ${KIND_INSTALL})`);
     if ("error" in kind) return unchecked(`kind get clusters failed (${kind.error}); fix that`);
-    if (kind.clusters.includes(name)) return proceed();
+    if (kind.clusters.includes(name)) return proceed([], [], [], action !== "preview");
 
     const gone = `kind cluster ${name} does not exist (kind get clusters does not list it)`;
     switch (action) {
@@ -324,8 +343,8 @@ export function refreshArgv(stack: string): string[] {
 
 /** What the executor needs from the machine. */
 export interface Shell {
-    /** Runs a command attached to the terminal; its exit status. */
-    run(argv: readonly string[], env: Record<string, string>): number;
+    /** Runs a Pulumi command attached to the terminal, passing Ctrl-C on to it (tools/pulumiProcess.ts); its exit status. */
+    run(argv: readonly string[], env: Record<string, string>): Promise<number>;
     /** Runs a command and captures its output. */
     capture(argv: readonly string[], env: Record<string, string>): Captured;
     /** A line for the user. */
@@ -351,8 +370,10 @@ export async function executePlan(
     let replace: readonly string[] = [];
     let clearPending = false;
     let status = 0;
-    /** A kind stack whose cluster `kind get clusters` lists: a refresh needs its API server to answer. */
+    /** A kind stack whose cluster `kind get clusters` lists: what reaches it needs its API server to answer. */
     let listedKind: string | undefined;
+    /** A kind stack whose cluster kind does not list: there is no cluster to reach, and none to wait for. */
+    let absentKind = false;
     const answers = async (): Promise<boolean> =>
         listedKind === undefined ? true : kindApiAnswers(listedKind, plan, shell, options.kube, options.apiWait);
     const notAnswering = (name: string): string =>
@@ -361,7 +382,7 @@ export async function executePlan(
         switch (step.kind) {
             case "command": {
                 shell.log(`> ${step.argv.join(" ")}`);
-                const s = shell.run(step.argv, plan.env);
+                const s = await shell.run(step.argv, plan.env);
                 if (s !== 0) return s;
                 break;
             }
@@ -374,9 +395,11 @@ export async function executePlan(
                 for (const note of decision.notes) shell.log(note);
                 before = [...decision.before];
                 replace = decision.replace;
-                // No planned refresh means the cluster is there (or the stack is on an existing cluster).
-                if (target?.mode === "kind" && before.length === 0) listedKind = target.clusterName;
-                if (plan.action === "refresh" && listedKind && !(await answers())) {
+                if (target?.mode === "kind") {
+                    if (decision.awaitApi) listedKind = target.clusterName;
+                    else absentKind = true;
+                }
+                if ((plan.action === "refresh" || plan.action === "destroy") && listedKind && !(await answers())) {
                     shell.log(`error: ${notAnswering(listedKind)}`);
                     return 1;
                 }
@@ -386,7 +409,7 @@ export async function executePlan(
                 // Freeing releases and clearing pending operations needs the cluster, unless it is gone and rebuilt.
                 const live = async (): Promise<string | undefined> =>
                     listedKind && !(await answers()) ? notAnswering(listedKind) : undefined;
-                const result = await resolvePendingCreates(plan, step, shell, options.kube, before.length > 0, live);
+                const result = await resolvePendingCreates(plan, step, shell, options.kube, absentKind, before.length > 0, live);
                 if (result.kind === "stop") {
                     shell.log(`error: ${result.message}`);
                     return 1;
@@ -402,12 +425,12 @@ export async function executePlan(
                 for (const pre of before) {
                     const argv = clearPending ? clearPendingArgv(plan.stack) : refreshArgv(plan.stack);
                     shell.log(`${pre.reason}.\n> ${argv.join(" ")}`);
-                    const s = shell.run(argv, plan.env);
+                    const s = await shell.run(argv, plan.env);
                     if (s !== 0) return s;
                 }
                 const argv = [...step.argv, ...replace.flatMap((urn) => ["--replace", urn])];
                 shell.log(`> ${argv.join(" ")}`);
-                status = shell.run(argv, plan.env);
+                status = await shell.run(argv, plan.env);
                 if (status !== 0 && plan.action !== "up") return status;
                 break;
             }
@@ -433,7 +456,8 @@ async function resolvePendingCreates(
     step: Extract<Step, { kind: "pending-creates" }>,
     shell: Shell,
     kube: ((kubeconfig: string, context?: string) => Promise<KubeApi>) | undefined,
-    clusterGone: boolean,
+    clusterAbsent: boolean,
+    rebuilding: boolean,
     live: () => Promise<string | undefined>,
 ): Promise<{ kind: "go"; clear: boolean } | { kind: "stop"; message: string }> {
     const exported = shell.capture(step.exportArgv, plan.env);
@@ -445,11 +469,26 @@ async function resolvePendingCreates(
         return { kind: "go", clear: false };
     }
     if (pending.length === 0) return { kind: "go", clear: false };
-    shell.log(
-        `The last run was interrupted while creating or updating ${pending.length} resource${pending.length === 1 ? "" : "s"}: ${pending.map((p) => p.urn.slice(p.urn.lastIndexOf("::") + 2)).join(", ")}.`,
-    );
-    // A kind cluster that is gone is rebuilt from nothing: there are no releases to free.
-    if (clusterGone) return { kind: "go", clear: true };
+    const short = (p: PendingCreate): string => p.urn.slice(p.urn.lastIndexOf("::") + 2);
+    const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? "" : "s"}`;
+    const open = pending.filter((p) => !p.finished);
+    const done = pending.filter((p) => p.finished);
+    if (open.length > 0) {
+        shell.log(
+            `The last run was interrupted while creating or updating ${plural(open.length, "resource")}: ${open.map(short).join(", ")}.`,
+        );
+    }
+    if (done.length > 0) {
+        shell.log(
+            `The state still lists ${plural(done.length, "pending create")} that a later run finished (${done.map(short).join(", ")}); the refresh drops ${done.length === 1 ? "it" : "them"} and leaves the resources alone.`,
+        );
+    }
+    // A kind cluster that is gone is rebuilt from nothing: there are no releases to free, and the
+    // refresh that rebuild starts with drops the pending operations.
+    if (rebuilding) return { kind: "go", clear: true };
+    // kind lists no cluster and the state holds none (a first deploy interrupted while kind created
+    // it): nothing to free, nothing to refresh; `up` creates the cluster and the rest again.
+    if (clusterAbsent) return { kind: "go", clear: false };
     const notLive = await live();
     if (notLive) return { kind: "stop", message: notLive };
     const releases = pendingReleases(exported.stdout);
@@ -461,23 +500,30 @@ async function resolvePendingCreates(
             message: `could not read the stack's kubeconfig from its state to free the Helm releases the interrupted run left in progress (${releases.map((r) => `${r.namespace}/${r.name}`).join(", ")}). Nothing was changed.`,
         };
     }
+    const removed: string[] = [];
     try {
         const api = await kube(access.kubeconfig, access.context);
-        for (const r of releases) {
-            const removed = await removeReleaseRecords(api, r);
-            if (removed.length > 0) {
-                shell.log(
-                    r.operation === "creating"
-                        ? `Helm release ${r.namespace}/${r.name} was being installed: its records are removed so that it installs again, adopting what it had created.`
-                        : `Helm release ${r.namespace}/${r.name} was being upgraded: its unfinished record is removed so that the upgrade runs again from the last deployed revision.`,
-                );
-            }
+        // Every release is planned before any record is removed: one that may not be freed stops the whole recovery.
+        const plans: { release: (typeof releases)[number]; records: readonly string[] }[] = [];
+        for (const release of releases) {
+            const removal = planRecordRemoval(plan.stack, release, await releaseRecords(api, release));
+            if (removal.kind === "blocked") return { kind: "stop", message: removal.message };
+            plans.push({ release, records: removal.records });
+        }
+        for (const { release: r, records } of plans) {
+            if (records.length === 0) continue;
+            await deleteRecords(api, r, records, (name) => removed.push(name));
+            shell.log(
+                r.operation === "creating"
+                    ? `Helm release ${r.namespace}/${r.name} was being installed: its unfinished record is removed so that it installs again, adopting what it had created.`
+                    : `Helm release ${r.namespace}/${r.name} was being upgraded: its unfinished record is removed so that the upgrade runs again from the last deployed revision.`,
+            );
         }
     } catch (e) {
         // Never go on to a refresh that cannot reach the cluster: it could drop objects that exist.
         return {
             kind: "stop",
-            message: `could not free the Helm releases the interrupted run left in progress (${(e as Error).message}). Nothing was changed; check that the cluster answers, then run npm run ${NPM_SCRIPT[plan.action]} -- ${plan.stack} again.`,
+            message: `could not free the Helm releases the interrupted run left in progress (${(e as Error).message}). ${removed.length === 0 ? "Nothing was changed" : `Only these unfinished records were removed: ${removed.join(", ")}`}; check that the cluster answers, then run npm run ${NPM_SCRIPT[plan.action]} -- ${plan.stack} again.`,
         };
     }
     return { kind: "go", clear: true };
@@ -582,14 +628,8 @@ export function projectDefaults(root: string): { clusterMode?: string; clusterNa
 }
 
 const realShell: Shell = {
-    run(argv, env) {
-        const r = spawnSync(argv[0], argv.slice(1), {
-            stdio: "inherit",
-            env: { ...process.env, ...env },
-            cwd: path.resolve(__dirname, ".."),
-        });
-        return r.status ?? 1;
-    },
+    run: (argv, env) =>
+        runPulumi(argv, { env: { ...process.env, ...env }, cwd: path.resolve(__dirname, ".."), log: (line) => console.error(line) }),
     capture(argv, env) {
         const r = spawnSync(argv[0], argv.slice(1), {
             encoding: "utf8",
@@ -620,10 +660,10 @@ async function main(argv: string[]): Promise<number> {
         console.error(`error: ${(e as Error).message}`);
         return 2;
     }
-    if (spawnSync("pulumi", ["version"], { stdio: "ignore" }).error) {
-        console.error("error: the Pulumi CLI was not found on PATH. Install it (https://www.pulumi.com/docs/install/) and run this again.");
-        return 1;
-    }
+    // Every prerequisite first, before anything is created (tools/preflight.ts).
+    const checked = await preflight(action, stack);
+    if (!checked.ok || !checked.cli) return 1;
+    plan = { ...plan, env: { ...plan.env, ...cliEnv(checked.cli) } };
     for (const dir of plan.dirs) fs.mkdirSync(dir, { recursive: true });
     for (const f of plan.files) {
         if (!fs.existsSync(f.path)) {

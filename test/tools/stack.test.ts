@@ -141,12 +141,34 @@ describe("what each command does about the kind cluster", () => {
                 before: [],
                 replace: [],
                 notes: [],
+                awaitApi: false,
             });
         }
     });
 
-    it("destroys straight away when the cluster is there", () => {
-        assert.deepEqual(decideCluster("destroy", "dev", kind, facts()), { kind: "proceed", before: [], replace: [], notes: [] });
+    it("destroys straight away when the cluster is there, once its API server answers", () => {
+        assert.deepEqual(decideCluster("destroy", "dev", kind, facts()), {
+            kind: "proceed",
+            before: [],
+            replace: [],
+            notes: [],
+            awaitApi: true,
+        });
+    });
+
+    it("waits for a listed cluster's API server before every action but a preview, and never for a cluster kind does not list", () => {
+        for (const action of ["up", "refresh", "destroy"] as const) {
+            const d = decideCluster(action, "dev", kind, facts());
+            assert.equal(d.kind === "proceed" && d.awaitApi, true, action);
+        }
+        const preview = decideCluster("preview", "dev", kind, facts());
+        assert.equal(preview.kind === "proceed" && preview.awaitApi, false);
+        for (const action of ["up", "refresh", "destroy"] as const) {
+            const d = decideCluster(action, "dev", kind, facts({ kind: gone.kind, clusterUrn: () => undefined }));
+            assert.equal(d.kind === "proceed" && d.awaitApi, false, action);
+        }
+        const rebuild = decideCluster("up", "dev", kind, gone);
+        assert.equal(rebuild.kind === "proceed" && rebuild.awaitApi, false);
     });
 
     it("refreshes before destroying when the cluster is gone, because deleting a Helm release on a missing cluster fails", () => {
@@ -217,6 +239,7 @@ describe("what each command does about the kind cluster", () => {
             before: [],
             replace: [],
             notes: [],
+            awaitApi: false,
         });
     });
 
@@ -273,7 +296,7 @@ describe("running a command's steps", () => {
         const logs: string[] = [];
         const written: Record<string, string> = {};
         const shell: Shell = {
-            run: (argv) => {
+            run: async (argv) => {
                 ran.push(argv.join(" "));
                 return 0;
             },
@@ -397,6 +420,8 @@ describe("running a command's steps", () => {
             plaintext: JSON.stringify(STATE_KUBECONFIG),
         };
         provider.inputs = { kubeconfig, deleteUnreachable: "true" };
+        // The install never finished, so the state holds no istiod release: only its pending create.
+        exported.deployment.resources = exported.deployment.resources.filter((r: { urn: string }) => !r.urn.endsWith("::istio-istiod"));
         exported.deployment.pending_operations = [
             {
                 type: "creating",
@@ -412,7 +437,7 @@ describe("running a command's steps", () => {
     const STATE_KUBECONFIG = "apiVersion: v1\nkind: Config\n# the stack's provider\n";
     const KIND_KUBECONFIG = "apiVersion: v1\nkind: Config\n# kind get kubeconfig\n";
     /** A kind cluster whose API server answers /readyz, holding the records of istiod's half-made install. */
-    function cluster(deleted: string[], readyz = 200): (kubeconfig: string) => Promise<KubeApi> {
+    function cluster(deleted: string[], readyz = 200, status = "pending-install"): (kubeconfig: string) => Promise<KubeApi> {
         return async (kubeconfig) => {
             assert.ok([STATE_KUBECONFIG, KIND_KUBECONFIG].includes(kubeconfig), kubeconfig);
             return {
@@ -422,7 +447,12 @@ describe("running a command's steps", () => {
                         return { status: readyz, body: "ok" };
                     }
                     assert.equal(kubeconfig, STATE_KUBECONFIG, "releases are freed with the stack's own provider kubeconfig");
-                    if (method === "GET") return { status: 200, body: { items: [{ metadata: { name: "sh.helm.release.v1.istiod.v1" } }] } };
+                    if (method === "GET") {
+                        return {
+                            status: 200,
+                            body: { items: [{ metadata: { name: "sh.helm.release.v1.istiod.v1", labels: { owner: "helm", status } } }] },
+                        };
+                    }
                     deleted.push(p);
                     return { status: 200, body: {} };
                 },
@@ -458,6 +488,75 @@ describe("running a command's steps", () => {
             "pulumi up --yes --stack dev --event-log /p/.pulumi-state/dev.events.jsonl",
         ]);
         assert.match(f.logs.join("\n"), /The last run was interrupted while creating or updating 1 resource: istio-istiod\./);
+    });
+
+    it("never deletes the Helm history of a release whose pending create a later plain up finished", async () => {
+        const exported = JSON.parse(interrupted().stdout);
+        const istiod = exported.deployment.pending_operations[0].resource;
+        exported.deployment.resources.push({ ...istiod, id: "istio-system/istiod" });
+        const deleted: string[] = [];
+        const listed: string[] = [];
+        const f = fakeShell({
+            "pulumi config --json --stack dev": kindConfig("istio-dev"),
+            "docker info": ok(""),
+            "kind get clusters": ok("istio-dev\n"),
+            "kind get kubeconfig --name istio-dev": ok(KIND_KUBECONFIG),
+            "pulumi stack export --stack dev --show-secrets": ok(JSON.stringify(exported)),
+        });
+        const kube = async (): Promise<KubeApi> => ({
+            async request(method, p) {
+                if (p === "/readyz") return { status: 200, body: "ok" };
+                (method === "GET" ? listed : deleted).push(p);
+                return {
+                    status: 200,
+                    body: { items: [{ metadata: { name: "sh.helm.release.v1.istiod.v1", labels: { status: "deployed" } } }] },
+                };
+            },
+        });
+        const code = await executePlan(
+            planStack("up", "dev", {}, "/p", () => "x"),
+            f.shell,
+            { ...defaults, kube, apiWait: noWait },
+        );
+        assert.equal(code, 0, f.logs.join("\n"));
+        assert.deepEqual(deleted, [], "no record of the deployed istiod is deleted");
+        assert.deepEqual(listed, [], "a release the state holds is not even looked at");
+        assert.deepEqual(f.ran, [
+            "pulumi stack select --create dev",
+            CLEAR,
+            "pulumi up --yes --stack dev --event-log /p/.pulumi-state/dev.events.jsonl",
+        ]);
+        assert.match(f.logs.join("\n"), /The state still lists 1 pending create that a later run finished \(istio-istiod\)/);
+    });
+
+    it("stops without changing anything when an interrupted install's release has a finished record the state does not hold", async () => {
+        const deleted: string[] = [];
+        const f = fakeShell({
+            "pulumi config --json --stack dev": kindConfig("istio-dev"),
+            "docker info": ok(""),
+            "kind get clusters": ok("istio-dev\n"),
+            "kind get kubeconfig --name istio-dev": ok(KIND_KUBECONFIG),
+            "pulumi stack export --stack dev --show-secrets": interrupted(),
+        });
+        const code = await executePlan(
+            planStack("up", "dev", {}, "/p", () => "x"),
+            f.shell,
+            {
+                ...defaults,
+                kube: cluster(deleted, 200, "deployed"),
+                apiWait: noWait,
+            },
+        );
+        assert.equal(code, 1);
+        assert.deepEqual(deleted, []);
+        assert.deepEqual(f.ran, ["pulumi stack select --create dev"]);
+        const out = f.logs.join("\n");
+        assert.match(out, /error: Helm release istio-system\/istiod has a deployed record \(revision 1\) that the state does not hold/);
+        assert.match(
+            out,
+            /pulumi refresh --yes --skip-preview --non-interactive --stack dev --import-pending-creates 'urn:pulumi:dev::istio-mesh::istio-mesh:index:IstioMesh\$kubernetes:helm\.sh\/v3:Release::istio-istiod' --import-pending-creates istio-system\/istiod, then npm run deploy -- dev/,
+        );
+        assert.match(out, /Nothing was changed/);
     });
 
     it("refuses to recover (or refresh) while a listed kind cluster does not answer, which would empty the state", async () => {
@@ -538,6 +637,103 @@ describe("running a command's steps", () => {
         }
     });
 
+    /** A first deploy's state, interrupted while kind created the cluster: the kind command is only a pending create. */
+    const firstDeployInterrupted = (): Captured =>
+        ok(
+            JSON.stringify({
+                version: 3,
+                deployment: {
+                    resources: [{ urn: "urn:pulumi:dev::istio-mesh::pulumi:pulumi:Stack::istio-mesh-dev", type: "pulumi:pulumi:Stack" }],
+                    pending_operations: [
+                        { type: "creating", resource: { urn: DEV_KIND_CLUSTER_URN, type: "command:local:Command", inputs: {} } },
+                    ],
+                },
+            }),
+        );
+    const noCluster = async (): Promise<KubeApi> => assert.fail("no cluster exists, so none may be asked whether it answers");
+
+    it("deploys straight away after a first deploy was interrupted while kind created the cluster", async () => {
+        const f = fakeShell({
+            "pulumi config --json --stack dev": kindConfig("istio-dev"),
+            "docker info": ok(""),
+            "kind get clusters": ok("other\n"),
+            "pulumi stack export --stack dev": firstDeployInterrupted(),
+            "pulumi stack export --stack dev --show-secrets": firstDeployInterrupted(),
+        });
+        const code = await executePlan(
+            planStack("up", "dev", {}, "/p", () => "x"),
+            f.shell,
+            {
+                ...defaults,
+                kube: noCluster,
+                apiWait: noWait,
+            },
+        );
+        assert.equal(code, 0, f.logs.join("\n"));
+        assert.deepEqual(f.ran, [
+            "pulumi stack select --create dev",
+            "pulumi up --yes --stack dev --event-log /p/.pulumi-state/dev.events.jsonl",
+        ]);
+        assert.doesNotMatch(f.logs.join("\n"), /API server does not answer/);
+    });
+
+    it("refreshes a stack that never had a cluster without waiting for one", async () => {
+        const f = fakeShell({
+            "pulumi config --json --stack dev": kindConfig("istio-dev"),
+            "docker info": ok(""),
+            "kind get clusters": ok(""),
+            "pulumi stack export --stack dev": firstDeployInterrupted(),
+        });
+        const code = await executePlan(
+            planStack("refresh", "dev", {}, "/p", () => "x"),
+            f.shell,
+            {
+                ...defaults,
+                kube: noCluster,
+                apiWait: noWait,
+            },
+        );
+        assert.equal(code, 0, f.logs.join("\n"));
+        assert.deepEqual(f.ran, ["pulumi stack select --create dev", "pulumi refresh --yes --stack dev"]);
+    });
+
+    it("waits for a listed but stopped kind cluster's API server before destroying, and stops when it never answers", async () => {
+        const answers = {
+            "pulumi config --json --stack dev": kindConfig("istio-dev"),
+            "docker info": ok(""),
+            "kind get clusters": ok("istio-dev\n"),
+            "kind get kubeconfig --name istio-dev": ok(KIND_KUBECONFIG),
+        };
+        const stopped = fakeShell(answers);
+        let slept = 0;
+        const code = await executePlan(
+            planStack("destroy", "dev", {}, "/p", () => "x"),
+            stopped.shell,
+            {
+                ...defaults,
+                kube: cluster([], 503),
+                apiWait: { tries: 3, sleep: async () => void (slept += 1) },
+            },
+        );
+        assert.equal(code, 1);
+        assert.equal(slept, 2, "three tries, two pauses between them");
+        assert.deepEqual(stopped.ran, ["pulumi stack select --create dev"]);
+        assert.match(
+            stopped.logs.join("\n"),
+            /error: kind lists cluster istio-dev, but its API server does not answer.*then run npm run destroy -- dev again/,
+        );
+        const running = fakeShell(answers);
+        assert.equal(
+            await executePlan(
+                planStack("destroy", "dev", {}, "/p", () => "x"),
+                running.shell,
+                { ...defaults, kube: cluster([]), apiWait: noWait },
+            ),
+            0,
+        );
+        assert.deepEqual(running.ran, ["pulumi stack select --create dev", "pulumi destroy --yes --stack dev"]);
+    });
+
     it("keeps the deploy's exit status when it fails, after reporting where the time went", async () => {
         const log = "/p/.pulumi-state/dev.events.jsonl";
         const f = fakeShell(
@@ -550,7 +746,7 @@ describe("running a command's steps", () => {
             },
             { [log]: fixtureText("dev-up-kind-fails.jsonl.gz") },
         );
-        f.shell.run = (argv) => {
+        f.shell.run = async (argv) => {
             f.ran.push(argv.join(" "));
             return argv[1] === "up" ? 255 : 0;
         };
