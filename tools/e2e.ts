@@ -15,6 +15,8 @@ import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { PORT_ROLES, PortRole } from "../components/ports";
 import { E2eBackend, E2eMachine, E2eStack, OpOutcome, runE2e } from "./e2eRunner";
 import { Captured, dockerState, ENVIRONMENTS, kindState } from "./stack";
+import { preflight } from "./preflight";
+import { cliEnv } from "./pulumiCli";
 import { StateResource } from "./timing";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -161,6 +163,11 @@ async function main(argv: string[]): Promise<number> {
         console.error(`error: unknown environment "${env}": use one of ${ENVIRONMENTS.join(", ")}, e.g. npm run e2e -- dev`);
         return 2;
     }
+    // Every prerequisite first, before anything is created (tools/preflight.ts). The Automation API
+    // runs the `pulumi` it finds on PATH: the pinned CLI's folder goes first on it.
+    const checked = await preflight("e2e", env);
+    if (!checked.ok || !checked.cli) return 1;
+    Object.assign(process.env, cliEnv(checked.cli));
     // The committed config as `pulumi up` sees it: the Pulumi.yaml defaults, then Pulumi.<env>.yaml.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { stackConfig } = require("../test/harness") as typeof import("../test/harness");

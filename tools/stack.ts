@@ -25,6 +25,8 @@ import {
     releaseRecords,
 } from "./pendingCreates";
 import { runPulumi } from "./pulumiProcess";
+import { preflight } from "./preflight";
+import { cliEnv } from "./pulumiCli";
 import { analyzeTimings, dependenciesFromState, parseEventLog, PredictedPath, renderTimings, StateResource } from "./timing";
 
 /** A Pulumi command the developer commands run: `npm run deploy` is `up`. */
@@ -658,10 +660,10 @@ async function main(argv: string[]): Promise<number> {
         console.error(`error: ${(e as Error).message}`);
         return 2;
     }
-    if (spawnSync("pulumi", ["version"], { stdio: "ignore" }).error) {
-        console.error("error: the Pulumi CLI was not found on PATH. Install it (https://www.pulumi.com/docs/install/) and run this again.");
-        return 1;
-    }
+    // Every prerequisite first, before anything is created (tools/preflight.ts).
+    const checked = await preflight(action, stack);
+    if (!checked.ok || !checked.cli) return 1;
+    plan = { ...plan, env: { ...plan.env, ...cliEnv(checked.cli) } };
     for (const dir of plan.dirs) fs.mkdirSync(dir, { recursive: true });
     for (const f of plan.files) {
         if (!fs.existsSync(f.path)) {

@@ -12,20 +12,27 @@
  * it by its container name, which Docker's DNS resolves on that user-defined network.
  */
 import * as crypto from "crypto";
-import { REGISTRY_IMAGE } from "../versions";
+import { Pins, PINS } from "../versions";
 import { DOCKER_PREFLIGHT, failWith, isRegistryHost, prelude, sayThat, shq, upstreamUrl } from "./kindScripts";
 
-/** The upstream registries the stack's own images come from, found in the rendered charts and manifests. */
-export const CACHED_REGISTRIES: readonly string[] = [
-    // Istio (istiod, proxyv2, ztunnel, install-cni: hub docker.io/istio), Grafana, curl, Jaeger.
-    "docker.io",
-    // Prometheus and its config reloader, Kiali.
-    "quay.io",
-    // Headlamp.
-    "ghcr.io",
-    // The Bookinfo sample.
-    "registry.istio.io",
-];
+/** The registry an image or repository prefix is pulled from, as containerd resolves it: `docker.io` when it names none. */
+export function registryOf(image: string): string {
+    const first = image.split("/")[0];
+    return image.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost") ? first : "docker.io";
+}
+
+/**
+ * The upstream registries the stack's own images come from: those of the pinned images, and those
+ * the pinned charts' default images name (read in their rendered templates: Prometheus and its
+ * config reloader and Kiali from quay.io, Headlamp from ghcr.io, Grafana and Jaeger from Docker Hub).
+ */
+export function stackImageRegistries(pins: Pins = PINS): string[] {
+    const pinned = [pins.istio.hub, pins.bookinfo.registry, pins.grafanaCurlImage].map(registryOf);
+    return [...new Set([...pinned, "docker.io", "quay.io", "ghcr.io"])];
+}
+
+/** The registries cached by default. */
+export const CACHED_REGISTRIES: readonly string[] = stackImageRegistries();
 
 /** The port the registry listens on inside its container (the image's default `http.addr`). */
 export const CACHE_PORT = 5000;
@@ -93,7 +100,7 @@ export interface ImageCacheOptions {
     readonly listenAddress: string;
     /** Registries with upstream credentials. */
     readonly authenticated: readonly string[];
-    /** @default REGISTRY_IMAGE */
+    /** @default PINS.registryImage */
     readonly image?: string;
 }
 
@@ -112,7 +119,7 @@ export function imageCacheSpecs(o: ImageCacheOptions): ImageCacheSpec[] {
                 hostPortIndex: at >= 0 ? at : undefined,
                 listenAddress: o.listenAddress,
                 authenticated: o.authenticated.includes(registry),
-                image: o.image ?? REGISTRY_IMAGE,
+                image: o.image ?? PINS.registryImage,
             };
         });
 }

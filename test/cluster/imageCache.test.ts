@@ -13,9 +13,11 @@ import {
     ImageCacheSpec,
     imageCacheScript,
     imageCacheSpecs,
+    registryOf,
+    stackImageRegistries,
 } from "../../components/cluster/imageCache";
 import { kindCreateScript, KindClusterSpec } from "../../components/cluster/kindScripts";
-import { REGISTRY_IMAGE } from "../../components/versions";
+import { PINS } from "../../components/versions";
 import { FakeContainer, FakeDocker } from "./fakeDocker";
 import { EXISTING_KUBECONFIG, runStack, stackConfig } from "../harness";
 
@@ -50,15 +52,32 @@ function run(script: string, docker: FakeDocker, env: Record<string, string> = {
 
 describe("image cache specs", () => {
     it("caches each registry the stack's images come from, named so that Docker's DNS resolves it", () => {
-        assert.deepEqual(CACHED_REGISTRIES, ["docker.io", "quay.io", "ghcr.io", "registry.istio.io"]);
+        assert.deepEqual(CACHED_REGISTRIES, ["docker.io", "quay.io", "ghcr.io"]);
         assert.equal(cacheName("registry.istio.io"), "istio-mesh-cache-registry-istio-io");
         assert.equal(cacheName("registry.local:5000"), "istio-mesh-cache-registry-local-5000");
         assert.throws(() => cacheName("../x"), /image cache registry "..\/x" is not a registry host/);
         const [hub, quay] = specs();
         assert.deepEqual(
             [hub.remoteUrl, quay.remoteUrl, hub.container, hub.volume, hub.image],
-            ["https://registry-1.docker.io", "https://quay.io", "istio-mesh-cache-docker-io", "istio-mesh-cache-docker-io", REGISTRY_IMAGE],
+            [
+                "https://registry-1.docker.io",
+                "https://quay.io",
+                "istio-mesh-cache-docker-io",
+                "istio-mesh-cache-docker-io",
+                PINS.registryImage,
+            ],
         );
+    });
+
+    it("follows the pinned images to their registries", () => {
+        assert.deepEqual(
+            ["docker.io/istio", "istio", "registry.istio.io/release", "localhost:5000/x", "quay.io/kiali/kiali:v2", "busybox:1.28"].map(
+                registryOf,
+            ),
+            ["docker.io", "docker.io", "registry.istio.io", "localhost:5000", "quay.io", "docker.io"],
+        );
+        const moved = stackImageRegistries({ ...PINS, bookinfo: { ...PINS.bookinfo, registry: "registry.istio.io/release" } });
+        assert.deepEqual(moved, ["docker.io", "registry.istio.io", "quay.io", "ghcr.io"]);
     });
 
     it("makes no cache for a registry the user mirrors: their mirror wins", () => {
@@ -106,7 +125,7 @@ describe("image cache script", function () {
         assert.deepEqual(Object.keys(s.volumes), ["istio-mesh-cache-docker-io", "istio-mesh-cache-quay-io"]);
         assert.deepEqual(s.volumes["istio-mesh-cache-quay-io"].labels, { [CACHE_LABEL]: "quay.io" });
         const hub = s.containers["istio-mesh-cache-docker-io"];
-        assert.equal(hub.image, REGISTRY_IMAGE);
+        assert.equal(hub.image, PINS.registryImage);
         assert.deepEqual(hub.env, {
             REGISTRY_PROXY_REMOTEURL: "https://registry-1.docker.io",
             REGISTRY_HTTP_DEBUG_ADDR: "127.0.0.1:5001",
@@ -367,7 +386,8 @@ describe("the image caches in the program", () => {
             assert.ok(cluster.inputs.create.includes(`docker network connect "$kind_network" '${cacheName(registry)}'`), registry);
             assert.ok(cluster.inputs.create.includes(`/etc/containerd/certs.d/${registry}`), registry);
         }
-        assert.match(cluster.inputs.stdin, /config_path = "\/etc\/containerd\/certs\.d"/);
+        // kind's node images read certs.d already: the kind config, and with it the cluster's trigger, stays as it was.
+        assert.doesNotMatch(cluster.inputs.stdin, /containerdConfigPatches/);
     });
 
     it("makes no cache, and leaves containerd as kind sets it, when kind.imageCache.enabled is false", async () => {
@@ -376,7 +396,9 @@ describe("the image caches in the program", () => {
         const cluster = run.get("kind-cluster", "command:local:Command");
         assert.deepEqual(cluster.dependsOn, []);
         assert.doesNotMatch(cluster.inputs.create, /kind_network|certs\.d/);
-        assert.doesNotMatch(cluster.inputs.stdin, /containerdConfigPatches/);
+        // Switching the caches on or off runs the create script again; it never replaces the cluster.
+        const on = (await runStack("dev")).get("kind-cluster", "command:local:Command");
+        assert.deepEqual(cluster.inputs.triggers, on.inputs.triggers);
     });
 
     it("sends a registry the user mirrors to their mirror, not to a cache, and still preloads images", async () => {
