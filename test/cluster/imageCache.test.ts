@@ -53,7 +53,7 @@ function run(script: string, docker: FakeDocker, env: Record<string, string> = {
 describe("image cache specs", () => {
     it("caches each registry the stack's images come from, named so that Docker's DNS resolves it", () => {
         assert.deepEqual(CACHED_REGISTRIES, ["docker.io", "quay.io", "ghcr.io"]);
-        assert.equal(cacheName("registry.istio.io"), "istio-mesh-cache-registry-istio-io");
+        assert.equal(cacheName("registry.example.io"), "istio-mesh-cache-registry-example-io");
         assert.equal(cacheName("registry.local:5000"), "istio-mesh-cache-registry-local-5000");
         assert.throws(() => cacheName("../x"), /image cache registry "..\/x" is not a registry host/);
         const [hub, quay] = specs();
@@ -71,13 +71,13 @@ describe("image cache specs", () => {
 
     it("follows the pinned images to their registries", () => {
         assert.deepEqual(
-            ["docker.io/istio", "istio", "registry.istio.io/release", "localhost:5000/x", "quay.io/kiali/kiali:v2", "busybox:1.28"].map(
+            ["docker.io/istio", "istio", "registry.example.io/release", "localhost:5000/x", "quay.io/kiali/kiali:v2", "busybox:1.28"].map(
                 registryOf,
             ),
-            ["docker.io", "docker.io", "registry.istio.io", "localhost:5000", "quay.io", "docker.io"],
+            ["docker.io", "docker.io", "registry.example.io", "localhost:5000", "quay.io", "docker.io"],
         );
-        const moved = stackImageRegistries({ ...PINS, bookinfo: { ...PINS.bookinfo, registry: "registry.istio.io/release" } });
-        assert.deepEqual(moved, ["docker.io", "registry.istio.io", "quay.io", "ghcr.io"]);
+        const moved = stackImageRegistries({ ...PINS, bookinfo: { ...PINS.bookinfo, registry: "registry.example.io/release" } });
+        assert.deepEqual(moved, ["docker.io", "registry.example.io", "quay.io", "ghcr.io"]);
     });
 
     it("makes no cache for a registry the user mirrors: their mirror wins", () => {
