@@ -9,7 +9,7 @@
 import { StackConfig } from "../components/config";
 import { PortRole } from "../components/ports";
 import { baseUrl, hostForListenAddress, joinUrl } from "../components/urls";
-import { GATEWAY_API_VERSION, ISTIO_VERSION, KIND_NODE_IMAGE } from "../components/versions";
+import { PINS } from "../components/versions";
 import { AddonService, clusterUrl, enabledAddons, gatewayPortOf, KIALI } from "../components/observability/observabilityValues";
 import { footprint, formatRequests } from "./footprint";
 
@@ -47,7 +47,7 @@ export function capabilities(cfg: StackConfig): string[] {
     if (cfg.kind) {
         const k = cfg.kind;
         lines.push(
-            `kind cluster ${cfg.clusterName}: a control plane${k.workers > 0 ? ` and ${k.workers} worker${k.workers === 1 ? "" : "s"}` : ""}, zones ${k.zones.join(", ")}, node image ${KIND_NODE_IMAGE.split("@")[0]}, host ports on ${k.listenAddress}`,
+            `kind cluster ${cfg.clusterName}: a control plane${k.workers > 0 ? ` and ${k.workers} worker${k.workers === 1 ? "" : "s"}` : ""}, zones ${k.zones.join(", ")}, node image ${k.nodeImage.split("@")[0]}, host ports on ${k.listenAddress}`,
         );
     } else {
         const e = cfg.existing;
@@ -58,12 +58,12 @@ export function capabilities(cfg: StackConfig): string[] {
     const gw = cfg.istio.gatewayApi;
     lines.push(
         gw.install
-            ? `Gateway API ${GATEWAY_API_VERSION} CRDs, ${gw.channel} channel`
+            ? `Gateway API ${PINS.gatewayApi.version} CRDs, ${gw.channel} channel`
             : "no Gateway API CRDs (istio.gatewayApi.install is false: the cluster's own are used)",
     );
     const g = cfg.istio.gateway;
     lines.push(
-        `Istio ${ISTIO_VERSION} in ${cfg.istio.mode} mode, mTLS ${cfg.istio.mtls}: istiod (${cfg.istio.istiod.replicas} replica${cfg.istio.istiod.replicas === 1 ? "" : "s"}), ` +
+        `Istio ${PINS.istio.version} in ${cfg.istio.mode} mode, mTLS ${cfg.istio.mtls}: istiod (${cfg.istio.istiod.replicas} replica${cfg.istio.istiod.replicas === 1 ? "" : "s"}), ` +
             `an ingress gateway (${g.kind === "DaemonSet" ? "a DaemonSet" : `${g.replicas} replica${g.replicas === 1 ? "" : "s"}`}, ${cfg.kind ? "NodePort behind the kind host ports" : `Service ${g.service}`})` +
             (cfg.istio.mode === "ambient" ? ", istio-cni and ztunnel on every node" : ""),
     );

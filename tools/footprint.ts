@@ -22,9 +22,10 @@ export interface Requests {
 }
 
 /**
- * Requests of the Istio 1.30 charts the stack leaves at their defaults: the gateway chart's
- * values.yaml (`resources.requests`), cni's and ztunnel's (`resources.requests`), and istiod's
- * `global.proxy.resources.requests`, which every injected sidecar and every waypoint gets.
+ * Requests of the Istio charts the stack leaves at their defaults, the same in 1.30.3 and 1.31.1:
+ * the gateway chart's values.yaml (`resources.requests`), cni's and ztunnel's
+ * (`resources.requests`), and istiod's `global.proxy.resources.requests` (every injected sidecar)
+ * and `global.waypoint.resources.requests` (every waypoint).
  */
 export const ISTIO_CHART_REQUESTS = {
     gateway: { cpuMilli: 100, memoryMi: 128 },

@@ -44,7 +44,7 @@ describe("npm run check", () => {
         assert.equal(status, 0, text);
         assert.match(text, /^Stack dev: the config is valid\. pulumi up would create:\n/);
         assert.match(text, /\n {2}- kind cluster istio-dev: a control plane, zones local-a,/);
-        assert.match(text, /\n {2}- Istio 1\.30\.3 in sidecar mode/);
+        assert.match(text, /\n {2}- Istio \d+\.\d+\.\d+ in sidecar mode/);
         assert.match(text, /\n {2}- addons: Prometheus, Grafana, Jaeger, Kiali\n/);
         assert.match(text, /\n {2}bookinfoUrl {8}http:\/\/localhost:8080\/productpage\n/);
         assert.match(text, /\nRequested by its pods: 1\.31 CPU, 2\.88 GiB; the details:\n/);
