@@ -55,6 +55,11 @@ export interface StackConfig {
 export interface SecretInput {
     readonly value: string;
     readonly secret: boolean;
+    /**
+     * Read offline from the stack file (tools/stackFiles.ts): `value` is the ciphertext, so the
+     * value counts as set and its content is not checked. @default false
+     */
+    readonly encrypted?: boolean;
 }
 
 /** Config values as they arrive, before validation. Scalars are strings, objects are unchecked. */
@@ -270,7 +275,7 @@ export function validateConfig(raw: RawConfig, fileExists: (file: string) => boo
                 `kind is set but clusterMode is "existing" (got kind: ${show(raw.kind)}). Fix: remove the kind section or set clusterMode to kind.`,
             );
         }
-        existing = existingCluster(p, raw.kubeconfig?.value, raw.kubeContext, raw.kubeconfigFile);
+        existing = existingCluster(p, raw.kubeconfig?.value, raw.kubeContext, raw.kubeconfigFile, raw.kubeconfig?.encrypted);
     } else {
         kind = p.parse(kindSchema, section(raw.kind), "kind");
         noExistingClusterOnKind(p, raw.kubeconfig !== undefined, raw.kubeContext !== undefined && raw.kubeContext !== "");
@@ -281,7 +286,9 @@ export function validateConfig(raw: RawConfig, fileExists: (file: string) => boo
     const observability = p.parse(observabilitySchema, section(raw.observability), "observability");
     const istio = istioSection && meshMode ? { ...istioSection, mode: meshMode } : undefined;
     const tlsWanted = (bookinfoSection ?? settingsOf(bookinfoSchema, raw.bookinfo)).tls;
-    const tls = tlsWanted === undefined ? undefined : ingressTls(p, tlsWanted, raw.ingressTlsCert?.value, raw.ingressTlsKey?.value);
+    const tlsEncrypted = raw.ingressTlsCert?.encrypted === true || raw.ingressTlsKey?.encrypted === true;
+    const tls =
+        tlsWanted === undefined ? undefined : ingressTls(p, tlsWanted, raw.ingressTlsCert?.value, raw.ingressTlsKey?.value, tlsEncrypted);
     const bookinfo = bookinfoSection && { ...bookinfoSection, hostnames: bookinfoSection.hostnames ?? defaultHostnames(kind), tls };
     checkAcross(p, {
         raw,

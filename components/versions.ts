@@ -17,6 +17,14 @@ export const KIND_VERSION = "v0.33.0";
  */
 export const KIND_NODE_IMAGE = "kindest/node:v1.35.8@sha256:07b2536e30b803ed61d1677a79df6115f798ce64c80f9e22f6ed45afd09323c0";
 
+/**
+ * The Pulumi CLI the developer commands run: 3.248.0, the version of the @pulumi/pulumi SDK in
+ * package.json (https://github.com/pulumi/pulumi/releases/tag/v3.248.0). Kept equal to or above the
+ * SDK's (a test holds it there): the Automation API refuses an older CLI (sdk/nodejs/automation/cmd.ts,
+ * parseAndValidatePulumiVersion). A `pulumi` on PATH is used only when it is at least this version.
+ */
+export const PULUMI_CLI_VERSION = "3.248.0";
+
 /** Istio release 1.30.3 (https://github.com/istio/istio/releases/tag/1.30.3). Every Istio chart uses it. */
 export const ISTIO_VERSION = "1.30.3";
 

@@ -17,6 +17,8 @@ import { Captured, dockerState, kindState } from "./deploy/facts";
 import { ENVIRONMENTS } from "./deploy/plan";
 import type { E2eBackend, E2eMachine, E2eStack, OpOutcome } from "./e2e/ports";
 import { runE2e } from "./e2e/runner";
+import { preflight } from "./preflight";
+import { cliEnv } from "./pulumiCli";
 import { StateResource } from "./timing";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -163,6 +165,11 @@ async function main(argv: string[]): Promise<number> {
         console.error(`error: unknown environment "${env}": use one of ${ENVIRONMENTS.join(", ")}, e.g. npm run e2e -- dev`);
         return 2;
     }
+    // Every prerequisite first, before anything is created (tools/preflight.ts). The Automation API
+    // runs the `pulumi` it finds on PATH: the pinned CLI's folder goes first on it.
+    const checked = await preflight("e2e", env);
+    if (!checked.ok || !checked.cli) return 1;
+    Object.assign(process.env, cliEnv(checked.cli));
     // The committed config as `pulumi up` sees it: the Pulumi.yaml defaults, then Pulumi.<env>.yaml.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { stackConfig } = require("../test/harness") as typeof import("../test/harness");

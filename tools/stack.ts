@@ -9,7 +9,6 @@
  * command itself (tools/deploy/pulumiProcess.ts passes Ctrl-C on), and after a deploy the timing
  * report. tools/deploy/execute.ts runs the steps; this file binds them to the machine.
  */
-import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -17,6 +16,8 @@ import { projectDefaults } from "./deploy/clusterDecision";
 import { executePlan } from "./deploy/execute";
 import { Action, ACTIONS, ENVIRONMENTS, Plan, planStack } from "./deploy/plan";
 import { realShell } from "./deploy/shell";
+import { preflight } from "./preflight";
+import { cliEnv } from "./pulumiCli";
 
 async function main(argv: string[]): Promise<number> {
     const action = argv[0] as Action;
@@ -33,10 +34,10 @@ async function main(argv: string[]): Promise<number> {
         console.error(`error: ${(e as Error).message}`);
         return 2;
     }
-    if (spawnSync("pulumi", ["version"], { stdio: "ignore" }).error) {
-        console.error("error: the Pulumi CLI was not found on PATH. Install it (https://www.pulumi.com/docs/install/) and run this again.");
-        return 1;
-    }
+    // Every prerequisite first, before anything is created (tools/preflight.ts).
+    const checked = await preflight(action, stack);
+    if (!checked.ok || !checked.cli) return 1;
+    plan = { ...plan, env: { ...plan.env, ...cliEnv(checked.cli) } };
     for (const dir of plan.dirs) fs.mkdirSync(dir, { recursive: true });
     for (const f of plan.files) {
         if (!fs.existsSync(f.path)) {
