@@ -8,7 +8,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { KIND_NODE_IMAGE } from "../versions";
+import { PINS } from "../versions";
 import { exposedPorts, PORT_ROLES, PortRole } from "../ports";
 import { isRegistryHost } from "./kindScripts";
 import { imageReferenceProblem } from "./imageReference";
@@ -129,7 +129,7 @@ const hostPorts = section(
 export const kindSchema = section({
     workers: int(0, MAX_WORKERS, 0, "worker nodes besides the control plane"),
     nodeImage: doc(
-        image("kindest/node:v1.35.8@sha256:...").default(KIND_NODE_IMAGE),
+        image("kindest/node:v1.36.4@sha256:...").default(PINS.kind.nodeImage),
         "kind node image",
         "pinned in `components/versions.ts`",
         "an image reference",
@@ -205,7 +205,7 @@ export const kindSchema = section({
         "a list of `{registry, endpoint}`",
     ),
     preloadImages: doc(
-        list(image("registry.istio.io/release/proxyv2:1.30.3"), "must be a list of image references").default([]),
+        list(image("docker.io/istio/proxyv2:1.31.1"), "must be a list of image references").default([]),
         "images from your local Docker to `kind load` into the nodes, so repeated deployments do not pull them again",
         "`[]`",
         "a list of image references",

@@ -1,7 +1,7 @@
 /** The mesh's config: `meshMode` and the `istio` section (Istio's charts and the Gateway API CRDs). */
 import * as fs from "fs";
 import { z } from "zod";
-import { GATEWAY_API_VERSION } from "../versions";
+import { PINS } from "../versions";
 import {
     bool,
     declared,
@@ -237,7 +237,7 @@ const extraValues = section({
 
 /** The `istio` section; `fileExists` decides whether `gatewayApi.localFile` is there. */
 export function istioSchema(fileExists: (file: string) => boolean = fs.existsSync) {
-    const localFix = `Fix: download standard-install.yaml of Gateway API ${GATEWAY_API_VERSION} and pulumi config set --path istio.gatewayApi.localFile ./standard-install.yaml`;
+    const localFix = `Fix: download standard-install.yaml of Gateway API ${PINS.gatewayApi.version} and pulumi config set --path istio.gatewayApi.localFile ./standard-install.yaml`;
     const gatewayApi = section({
         install: bool(true, "install the Gateway API CRDs (off: the cluster has them)"),
         channel: oneOf(["standard", "experimental"], "standard", "Gateway API release channel"),

@@ -23,7 +23,7 @@ import { peerAuthentication } from "./meshManifests";
 import { GatewayTarget } from "./gatewayReadiness";
 import { ownerLabels } from "../cluster/ownership";
 import { pinnedRelease } from "../helm";
-import { ISTIO_HELM_REPO, ISTIO_VERSION } from "../versions";
+import { PINS } from "../versions";
 import { clusterAccessEnv, scriptCommand } from "../localScripts";
 
 /** The command that removes Istio's CRDs on destroy (Helm keeps them on purpose). */
@@ -145,7 +145,7 @@ export class IstioMesh extends pulumi.ComponentResource {
             // Istio's release names: the charts derive object names and labels from them.
             pinnedRelease(
                 `${name}-${role}`,
-                { releaseName, pin: { chart, version: ISTIO_VERSION, repo: ISTIO_HELM_REPO }, namespace, values, wait },
+                { releaseName, pin: { chart, version: PINS.istio.version, repo: PINS.istio.helmRepo }, namespace, values, wait },
                 { parent: this, dependsOn },
             );
 
@@ -216,7 +216,7 @@ export class IstioMesh extends pulumi.ComponentResource {
                     MESH_TIMEOUT_SECONDS: String(args.readinessTimeoutSeconds ?? 600),
                 },
                 // Re-check after an Istio upgrade or a change of mode.
-                triggers: [ISTIO_VERSION, mode],
+                triggers: [PINS.istio.version, mode],
                 logging: "stdoutAndStderr",
             },
             // the probes exercise istiod's webhooks (and, in ambient mode, the cni and ztunnel DaemonSets)
@@ -287,7 +287,7 @@ export class IstioMesh extends pulumi.ComponentResource {
             this.ingressUrl = reachable.stdout.apply((out) => out.trim().split("\n").pop() ?? "");
         }
 
-        this.version = pulumi.output(ISTIO_VERSION);
+        this.version = pulumi.output(PINS.istio.version);
         this.mode = pulumi.output(mode);
         this.gatewayNamespace = INGRESS_NAMESPACE;
         this.gatewayNamespaceName = ingressNs.metadata.name;

@@ -1,4 +1,5 @@
 import { GatewayKind, MeshMode, OutboundTrafficPolicy, Resources } from "./config";
+import { PINS } from "../versions";
 
 /** Namespaces and release names fixed by Istio's own conventions; other tools and docs expect them. */
 export const ISTIO_NAMESPACE = "istio-system";
@@ -80,19 +81,22 @@ export function istiodValues(input: {
         autoscaleEnabled: false,
         replicaCount: input.replicas,
         resources: input.resources,
-        global: { defaultPodDisruptionBudget: { enabled: input.podDisruptionBudget } },
+        // The hub set here, not left to the chart: every Istio image comes from a registry that stays
+        // (the gateway's proxy too, which istiod's injector fills in).
+        global: { hub: PINS.istio.hub, defaultPodDisruptionBudget: { enabled: input.podDisruptionBudget } },
         meshConfig: input.meshConfig,
     };
 }
 
 /** Values of the `cni` chart (ambient mode). */
 export function cniValues(): Values {
-    return { profile: "ambient" };
+    return { profile: "ambient", global: { hub: PINS.istio.hub } };
 }
 
 /** Values of the `ztunnel` chart (ambient mode). */
 export function ztunnelValues(): Values {
-    return {};
+    // The ztunnel chart reads a top-level hub, not global.hub (its templates/daemonset.yaml).
+    return { hub: PINS.istio.hub };
 }
 
 /** Lets a pod run on a control-plane node despite its NoSchedule taint. */

@@ -149,11 +149,11 @@ describe("cluster config: clusterMode, clusterName and kind", () => {
 
     it("refuses image references no registry accepts, saying why", () => {
         assert.deepEqual(problems("dev", { [`${K}kind`]: { nodeImage: "kindest/Node:v1.35.8" } }), [
-            `kind.nodeImage must be an image reference such as "kindest/node:v1.35.8@sha256:..." (got "kindest/Node:v1.35.8": upper-case letters in the repository path).`,
+            `kind.nodeImage must be an image reference such as "kindest/node:v1.36.4@sha256:..." (got "kindest/Node:v1.35.8": upper-case letters in the repository path).`,
         ]);
         assert.deepEqual(problems("dev", { [`${K}kind`]: { preloadImages: ["busybox:1.37", "busybox\n--all", 7] } }), [
-            `kind.preloadImages[1] must be an image reference such as "registry.istio.io/release/proxyv2:1.30.3" (got "busybox\\n--all": whitespace or a control character).`,
-            `kind.preloadImages[2] must be an image reference such as "registry.istio.io/release/proxyv2:1.30.3" (got 7).`,
+            `kind.preloadImages[1] must be an image reference such as "docker.io/istio/proxyv2:1.31.1" (got "busybox\\n--all": whitespace or a control character).`,
+            `kind.preloadImages[2] must be an image reference such as "docker.io/istio/proxyv2:1.31.1" (got 7).`,
         ]);
         assert.deepEqual(problems("dev", { [`${K}kind`]: { preloadImages: "busybox" } }), [
             `kind.preloadImages must be a list of image references (got "busybox").`,
