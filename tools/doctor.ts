@@ -4,7 +4,7 @@
  * limits, the stack's host ports, its config) and prints each problem with its fix. Exits 1 when
  * something is missing. `--install` installs the pinned Pulumi CLI when it is missing.
  */
-import { ENVIRONMENTS } from "./stack";
+import { ENVIRONMENTS } from "./deploy/plan";
 import { preflight } from "./preflight";
 
 async function main(argv: string[]): Promise<number> {
