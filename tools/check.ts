@@ -7,7 +7,7 @@
 import * as path from "path";
 import { ConfigError, validateConfig } from "../components/config";
 import { renderCheck } from "./checkReport";
-import { ENVIRONMENTS } from "./stack";
+import { ENVIRONMENTS } from "./deploy/plan";
 import { rawConfigFromFiles, readStackFiles } from "./stackFiles";
 
 const ROOT = path.resolve(__dirname, "..");
