@@ -80,9 +80,12 @@ export const PINS: Pins = {
         hub: "docker.io/istio",
     },
     gatewayApi: {
-        // https://github.com/kubernetes-sigs/gateway-api/releases/tag/v1.5.1, the release Istio 1.30
-        // is built against. Newer CRDs than istiod knows can keep it from becoming ready (istio/istio#59443).
-        version: "v1.5.1",
+        // https://github.com/kubernetes-sigs/gateway-api/releases/tag/v1.6.1, the patch release of
+        // v1.6.0, which Istio 1.31 is built against (newer CRDs than istiod knows can keep it from
+        // becoming ready, istio/istio#59443). Its standard channel adds TCPRoute and UDPRoute, and its
+        // safe-upgrades admission policy refuses any CRD of bundle v1.5 or older once it is installed
+        // (config/crd/standard/gateway.networking.k8s.io_vap_safeupgrades.yaml): no way back to v1.5.1.
+        version: "v1.6.1",
     },
     bookinfo: {
         // Docker Hub copies of the images Istio 1.31's samples/bookinfo/platform/kube/bookinfo.yaml
