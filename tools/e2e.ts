@@ -15,6 +15,7 @@ import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { PORT_ROLES, PortRole } from "../components/ports";
 import { E2eBackend, E2eMachine, E2eStack, OpOutcome, runE2e } from "./e2eRunner";
 import { Captured, dockerState, ENVIRONMENTS, kindState } from "./stack";
+import { COMMANDS, withCommandLine } from "./commandLine";
 import { preflight } from "./preflight";
 import { cliEnv } from "./pulumiCli";
 import { StateResource } from "./timing";
@@ -224,4 +225,7 @@ async function main(argv: string[]): Promise<number> {
     return report.exitCode;
 }
 
-if (require.main === module) void main(process.argv.slice(2)).then((code) => process.exit(code));
+if (require.main === module) {
+    // --help and unknown options first (tools/commandLine.ts); main reads the rest itself.
+    void withCommandLine(COMMANDS.e2e, process.argv.slice(2), () => main(process.argv.slice(2))).then((code) => process.exit(code));
+}

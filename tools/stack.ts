@@ -25,6 +25,7 @@ import {
     releaseRecords,
 } from "./pendingCreates";
 import { runPulumi } from "./pulumiProcess";
+import { askBeforeApplying, COMMANDS, confirmation, parseCommandLine } from "./commandLine";
 import { preflight } from "./preflight";
 import { cliEnv } from "./pulumiCli";
 import { analyzeTimings, dependenciesFromState, parseEventLog, PredictedPath, renderTimings, StateResource } from "./timing";
@@ -37,7 +38,10 @@ export const ACTIONS: readonly Action[] = ["up", "preview", "refresh", "destroy"
 export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
 
 /** The npm script that runs each action, for messages. */
-const NPM_SCRIPT: Record<Action, string> = { up: "deploy", preview: "preview", refresh: "refresh", destroy: "destroy" };
+const NPM_SCRIPT = { up: "deploy", preview: "preview", refresh: "refresh", destroy: "destroy" } as const satisfies Record<
+    Action,
+    keyof typeof COMMANDS
+>;
 
 /** One step of a command, run in order. */
 export type Step =
@@ -647,11 +651,18 @@ const realShell: Shell = {
 
 async function main(argv: string[]): Promise<number> {
     const action = argv[0] as Action;
-    const stack = argv[1] ?? "dev";
     if (!ACTIONS.includes(action)) {
         console.error(`usage: ts-node tools/stack.ts ${ACTIONS.join("|")} [${ENVIRONMENTS.join("|")}]`);
         return 2;
     }
+    // --help, the environment and --yes (tools/commandLine.ts).
+    const line = parseCommandLine(COMMANDS[NPM_SCRIPT[action]], argv.slice(1));
+    if (line.kind !== "run") {
+        if (line.kind === "help") console.log(line.text);
+        else console.error(`error: ${line.message}`);
+        return line.kind === "help" ? 0 : 2;
+    }
+    const stack = line.env ?? "dev";
     const root = path.resolve(__dirname, "..");
     let plan: Plan;
     try {
@@ -664,6 +675,18 @@ async function main(argv: string[]): Promise<number> {
     const checked = await preflight(action, stack);
     if (!checked.ok || !checked.cli) return 1;
     plan = { ...plan, env: { ...plan.env, ...cliEnv(checked.cli) } };
+    const ask = confirmation(
+        action,
+        checked.needs.mode,
+        line.flags.has("--yes"),
+        process.stdin.isTTY === true && process.stdout.isTTY === true,
+        stack,
+    );
+    if (ask.kind === "stop") {
+        console.error(`error: ${ask.message}`);
+        return 1;
+    }
+    if (ask.kind === "ask") plan = askBeforeApplying(plan);
     for (const dir of plan.dirs) fs.mkdirSync(dir, { recursive: true });
     for (const f of plan.files) {
         if (!fs.existsSync(f.path)) {
