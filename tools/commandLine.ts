@@ -2,7 +2,7 @@
  * The developer commands' command lines: what each takes, its `--help`, and the parsing, so that an
  * unknown flag or environment is an error naming what the command does take. Pure.
  */
-import type { Plan } from "./stack";
+import type { Plan } from "./deploy/plan";
 
 /** A flag a command takes. */
 export interface Flag {

@@ -3,7 +3,7 @@
  * machine, with Docker, kind and the Pulumi CLI, through Pulumi's Automation API. A throwaway stack
  * with its own name, file backend, passphrase and Pulumi home under a temp folder, its own kind
  * cluster name and free host ports, so the user's stacks and clusters are never touched. The
- * scenarios and their rules live in tools/e2eRunner.ts; this file binds them to the machine.
+ * scenarios and their rules live in tools/e2e/; this file binds them to the machine.
  */
 import { execFile } from "child_process";
 import * as crypto from "crypto";
@@ -13,8 +13,10 @@ import * as os from "os";
 import * as path from "path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { PORT_ROLES, PortRole } from "../components/ports";
-import { E2eBackend, E2eMachine, E2eStack, OpOutcome, runE2e } from "./e2eRunner";
-import { Captured, dockerState, ENVIRONMENTS, kindState } from "./stack";
+import { Captured, dockerState, kindState } from "./deploy/facts";
+import { ENVIRONMENTS } from "./deploy/plan";
+import type { E2eBackend, E2eMachine, E2eStack, OpOutcome } from "./e2e/ports";
+import { runE2e } from "./e2e/runner";
 import { COMMANDS, withCommandLine } from "./commandLine";
 import { preflight } from "./preflight";
 import { cliEnv } from "./pulumiCli";

@@ -6,7 +6,7 @@
 import { placeholderSecrets, runStack } from "../test/harness";
 import { buildGraph, renderMarkdown, renderMermaid } from "./graphModel";
 import { COMMANDS, withCommandLine } from "./commandLine";
-import { ENVIRONMENTS } from "./stack";
+import { ENVIRONMENTS } from "./deploy/plan";
 
 /** Renders an environment's graph as Markdown (default) or bare Mermaid. */
 export async function graphFor(env: string, format: "markdown" | "mermaid" = "markdown"): Promise<string> {

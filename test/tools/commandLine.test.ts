@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { askBeforeApplying, COMMANDS, confirmation, ENVIRONMENT_NAMES, helpText, parseCommandLine } from "../../tools/commandLine";
-import { ENVIRONMENTS, planStack } from "../../tools/stack";
+import { ENVIRONMENTS, planStack } from "../../tools/deploy/plan";
 
 describe("command lines", () => {
     it("knows the same environments as the deploy wrapper", () => {

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { KubeApi } from "../../components/probe";
+import { KubeApi } from "../../../components/probe";
 import {
     clearPendingArgv,
     pendingCreates,
@@ -9,7 +9,7 @@ import {
     providerAccess,
     releaseRecords,
     revealed,
-} from "../../tools/pendingCreates";
+} from "../../../tools/deploy/pendingCreates";
 
 /** How `pulumi stack export --show-secrets` writes a secret (pulumi pkg/resource/stack/deployment.go): its value as JSON text. */
 const secret = (value: unknown) => ({

@@ -9,9 +9,9 @@
  * installing or upgrading is removed from the cluster ({@link planRecordRemoval}; never a record of
  * a release the state holds, never a finished one), and `pulumi refresh --clear-pending-creates`
  * drops the pending operations. Pure logic over the state export and a minimal Kubernetes API,
- * unit-tested; tools/stack.ts runs it.
+ * unit-tested; tools/deploy/recovery.ts runs it.
  */
-import type { KubeApi } from "../components/probe";
+import type { KubeApi } from "../../components/probe";
 
 /** A create that was in flight when `pulumi up` was interrupted. */
 export interface PendingCreate {

@@ -3,9 +3,9 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { exitStatus, signalPolicy } from "../../tools/pulumiProcess";
+import { exitStatus, signalPolicy } from "../../../tools/deploy/pulumiProcess";
 
-const WRAPPER = path.join(__dirname, "..", "fixtures", "signals", "wrapper.ts");
+const WRAPPER = path.join(__dirname, "..", "..", "fixtures", "signals", "wrapper.ts");
 
 /**
  * Starts the wrapper around the fake Pulumi CLI in a process group of its own, as a terminal runs
