@@ -49,6 +49,8 @@ export interface Pins {
     readonly grafanaCurlImage: string;
     /** The Pulumi CLI the developer commands run. */
     readonly pulumiCli: string;
+    /** The `registry` image each image cache of a kind stack runs (components/cluster/imageCache.ts). */
+    readonly registryImage: string;
 }
 
 /** The pins. */
@@ -78,9 +80,12 @@ export const PINS: Pins = {
         hub: "docker.io/istio",
     },
     gatewayApi: {
-        // https://github.com/kubernetes-sigs/gateway-api/releases/tag/v1.5.1, the release Istio 1.30
-        // is built against. Newer CRDs than istiod knows can keep it from becoming ready (istio/istio#59443).
-        version: "v1.5.1",
+        // https://github.com/kubernetes-sigs/gateway-api/releases/tag/v1.6.1, the patch release of
+        // v1.6.0, which Istio 1.31 is built against (newer CRDs than istiod knows can keep it from
+        // becoming ready, istio/istio#59443). Its standard channel adds TCPRoute and UDPRoute, and its
+        // safe-upgrades admission policy refuses any CRD of bundle v1.5 or older once it is installed
+        // (config/crd/standard/gateway.networking.k8s.io_vap_safeupgrades.yaml): no way back to v1.5.1.
+        version: "v1.6.1",
     },
     bookinfo: {
         // Docker Hub copies of the images Istio 1.31's samples/bookinfo/platform/kube/bookinfo.yaml
@@ -114,6 +119,10 @@ export const PINS: Pins = {
     // test holds it there): the Automation API refuses an older CLI (sdk/nodejs/automation/cmd.ts,
     // parseAndValidatePulumiVersion). A `pulumi` on PATH is used only when it is at least this version.
     pulumiCli: "3.248.0",
+    // The official `registry` image (CNCF Distribution) 3.0.0, by the digest of its multi-platform
+    // index; its proxy mode is distribution v3.0.0 registry/proxy/proxyregistry.go. kind's
+    // local-registry recipe runs registry:3 too (site/static/examples/kind-with-registry.sh).
+    registryImage: "docker.io/library/registry:3.0.0@sha256:6c5666b861f3505b116bb9aa9b25175e71210414bd010d92035ff64018f9457e",
 };
 
 /** The kind release, under the name the developer tools (tools/) use for it. */

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { ExposedPort } from "../ports";
 import { KindClusterSpec, kindCreateScript, kindDeleteScript, kindPreloadScript, renderKindConfig } from "./kindScripts";
+import { cacheEndpoint, ImageCacheSpec, imageCacheScript } from "./imageCache";
 import { PINS } from "../versions";
 
 /**
@@ -46,6 +47,17 @@ export interface KindClusterArgs {
     /** Local Docker images to load into the nodes so that they are not pulled again. @default [] */
     readonly preloadImages?: readonly string[];
     /**
+     * Pull-through caches the nodes pull through first, one per upstream registry
+     * (components/cluster/imageCache.ts). Made before the cluster and left in place by delete:
+     * they are shared by every stack on this machine and outlive the cluster. @default []
+     */
+    readonly imageCaches?: readonly ImageCacheSpec[];
+    /**
+     * The environment that carries the caches' upstream credentials into the cache command
+     * (credentialVariables in imageCache.ts); secret, so that the state holds it encrypted. @default none
+     */
+    readonly imageCacheEnvironment?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /**
      * Also merge the cluster's credentials into the user's kubeconfig (`$KUBECONFIG`, else
      * `~/.kube/config`) and switch its current context to `kind-<clusterName>`, with
      * `kind export kubeconfig`; delete then removes those entries. Off, the user's kubeconfig and
@@ -80,9 +92,29 @@ export class KindCluster extends pulumi.ComponentResource {
             listenAddress: args.listenAddress ?? "127.0.0.1",
             ports: args.ports ?? [],
             registryMirrors: args.registryMirrors ?? [],
+            imageCaches: (args.imageCaches ?? []).map((c) => ({
+                registry: c.registry,
+                container: c.container,
+                endpoint: cacheEndpoint(c),
+            })),
         };
         this.kindConfig = renderKindConfig(spec);
         const kubeconfigOptions = { exportKubeconfig: args.exportKubeconfig ?? false };
+
+        const caches = args.imageCaches ?? [];
+        const cacheCommand =
+            caches.length > 0
+                ? new command.local.Command(
+                      `${name}-image-cache`,
+                      {
+                          // No delete: pulumi destroy leaves the caches, and what they hold, in place.
+                          create: imageCacheScript(caches),
+                          environment: args.imageCacheEnvironment && pulumi.secret(args.imageCacheEnvironment),
+                          logging: "stderr",
+                      },
+                      { parent: this, customTimeouts: { create: "10m" } },
+                  )
+                : undefined;
 
         const cluster = new command.local.Command(
             `${name}-cluster`,
@@ -101,6 +133,8 @@ export class KindCluster extends pulumi.ComponentResource {
                 parent: this,
                 deleteBeforeReplace: true,
                 additionalSecretOutputs: ["stdout"],
+                // the create script connects the caches to kind's network: they must exist by then
+                dependsOn: cacheCommand ? [cacheCommand] : [],
                 customTimeouts: { create: "20m", delete: "5m" },
             },
         );

@@ -69,7 +69,10 @@ export interface IstioMeshArgs {
     readonly extraValues?: Partial<Record<"base" | "istiod" | "cni" | "ztunnel" | "gateway", Record<string, unknown>>>;
     /** What must finish before the stack creates anything in the cluster (the ownership check). @default [] */
     readonly clusterReady?: readonly pulumi.Resource[];
-    /** Resources istiod must wait for, such as the Gateway API CRDs it watches. @default [] */
+    /**
+     * Resources the whole mesh waits for: the Gateway API CRDs, which istiod watches and which Istio's
+     * order for Helm upgrades puts before `base`. @default []
+     */
     readonly dependsOn?: pulumi.Resource[];
     /** How long the readiness gate waits for istiod's webhooks, in seconds. @default 600 */
     readonly readinessTimeoutSeconds?: number;
@@ -170,9 +173,10 @@ export class IstioMesh extends pulumi.ComponentResource {
             ISTIO_BASE_RELEASE,
             systemNs.metadata.name,
             mergeValues(baseValues(), extra.base ?? {}),
-            // Istio's own CRDs need nothing else (the Gateway API CRDs install side by side); the
-            // cleanup comes first so that destroy runs it last, after every Istio object is gone.
-            crdCleanup ? [crdCleanup] : [],
+            // Istio's order for in-place Helm upgrades (istio.io "Upgrade with Helm"): the Gateway API
+            // CRDs, then base; on a fresh install it costs seconds. The cleanup comes first so that
+            // destroy runs it last, after every Istio object is gone.
+            [...(crdCleanup ? [crdCleanup] : []), ...(args.dependsOn ?? [])],
         );
         const istiod = release(
             "istiod",
@@ -189,8 +193,8 @@ export class IstioMesh extends pulumi.ComponentResource {
                 }),
                 extra.istiod ?? {},
             ),
-            // istiod needs the CRDs and webhook configuration from base (and the Gateway API CRDs it watches)
-            [base, ...(args.dependsOn ?? [])],
+            // istiod needs the CRDs and webhook configuration from base (and, through it, the Gateway API CRDs it watches)
+            [base],
         );
         const dataPlane: pulumi.Resource[] = [];
         if (mode === "ambient") {

@@ -39,14 +39,14 @@ describe("Istio mesh: dev (sidecar)", () => {
         }
     });
 
-    it("installs istiod only after base and the Gateway API CRDs", () => {
-        assert.deepEqual(run.get("istio-istiod").dependsOn.sort(), ["gateway-api-bundle", "istio-base"]);
-        assert.deepEqual(run.get("istio-base").dependsOn, [], "base installs Istio's own CRDs, side by side with the Gateway API's");
+    it("installs the Gateway API CRDs, then base, then istiod: Istio's order for Helm upgrades", () => {
+        assert.deepEqual(run.get("istio-base").dependsOn, ["gateway-api-bundle"]);
+        assert.deepEqual(run.get("istio-istiod").dependsOn, ["istio-base"]);
     });
 
     it("applies the Gateway API CRDs from the versioned release asset", () => {
         assert.equal(run.get("gateway-api-bundle").inputs.file, gatewayApiCrdUrl("standard"));
-        assert.match(gatewayApiCrdUrl("standard"), /\/releases\/download\/v1\.5\.1\/standard-install\.yaml$/);
+        assert.match(gatewayApiCrdUrl("standard"), /\/releases\/download\/v1\.6\.1\/standard-install\.yaml$/);
     });
 
     it("gates on istiod's webhooks, then installs the gateway", () => {
