@@ -22,7 +22,7 @@ import {
 import { baseUrl, hostForListenAddress } from "./components/urls";
 import { DeploymentCheck } from "./components/verify/deploymentCheck";
 import { bookinfoBackends, bookinfoWorkloads, BOOKINFO_NAMESPACE } from "./components/bookinfo/bookinfoManifests";
-import { MeshStackOutputValues, OUTPUTS_CONTRACT_VERSION } from "./components/outputs";
+import { MeshStackProgramOutputs, OUTPUTS_CONTRACT_VERSION, presentOutputs } from "./components/outputs";
 
 // Composition root: load config, build components, export outputs.
 const cfg = loadConfig();
@@ -155,7 +155,7 @@ if (cfg.verifyDeployment) {
 }
 
 // The outputs contract (components/outputs.ts): other stacks read these names.
-const outputs: MeshStackOutputValues = {
+const outputs: MeshStackProgramOutputs = {
     contractVersion: pulumi.output(OUTPUTS_CONTRACT_VERSION),
     clusterName: cluster.clusterName,
     clusterMode: pulumi.output(cluster.mode),
@@ -164,7 +164,7 @@ const outputs: MeshStackOutputValues = {
     istioVersion: mesh.version,
     meshMode: mesh.mode,
     ingressGatewayUrl: mesh.ingressUrl,
-    bookinfoUrl: pulumi.output(bookinfo?.url),
+    bookinfoUrl: bookinfo?.url,
     prometheusUrl: observability.prometheusUrl,
     grafanaUrl: observability.grafanaUrl,
     jaegerUrl: observability.jaegerUrl,
@@ -174,22 +174,5 @@ const outputs: MeshStackOutputValues = {
     headlampUrl: observability.headlampUrl,
     headlampToken: observability.headlampToken,
 };
-export const {
-    contractVersion,
-    clusterName,
-    clusterMode,
-    kubeconfig,
-    kubeContext,
-    istioVersion,
-    meshMode,
-    ingressGatewayUrl,
-    bookinfoUrl,
-    prometheusUrl,
-    grafanaUrl,
-    jaegerUrl,
-    kialiUrl,
-    grafanaAdminPassword,
-    kialiToken,
-    headlampUrl,
-    headlampToken,
-} = outputs;
+// Only the outputs of the features that are on: the others are absent, as the contract says.
+export = presentOutputs(outputs);
