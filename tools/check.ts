@@ -7,7 +7,7 @@
 import * as path from "path";
 import { ConfigError, validateConfig } from "../components/config";
 import { renderCheck } from "./checkReport";
-import { ENVIRONMENTS } from "./deploy/plan";
+import { COMMANDS, withCommandLine } from "./commandLine";
 import { rawConfigFromFiles, readStackFiles } from "./stackFiles";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -28,17 +28,10 @@ export function checkStack(env: string, root: string = ROOT): { status: number; 
     }
 }
 
-function main(argv: string[]): number {
-    const env = argv.find((a) => !a.startsWith("-"));
-    if (env === undefined || !(ENVIRONMENTS as readonly string[]).includes(env)) {
-        console.error(
-            `error: ${env === undefined ? "name an environment" : `unknown environment "${env}"`}: use one of ${ENVIRONMENTS.join(", ")}, e.g. npm run check -- dev`,
-        );
-        return 2;
-    }
-    const { status, text } = checkStack(env);
-    (status === 0 ? console.log : console.error)(text);
-    return status;
+if (require.main === module) {
+    void withCommandLine(COMMANDS.check, process.argv.slice(2), ({ env = "dev" }) => {
+        const { status, text } = checkStack(env);
+        (status === 0 ? console.log : console.error)(text);
+        return status;
+    }).then((code) => process.exit(code));
 }
-
-if (require.main === module) process.exit(main(process.argv.slice(2)));

@@ -17,6 +17,7 @@ import { Captured, dockerState, kindState } from "./deploy/facts";
 import { ENVIRONMENTS } from "./deploy/plan";
 import type { E2eBackend, E2eMachine, E2eStack, OpOutcome } from "./e2e/ports";
 import { runE2e } from "./e2e/runner";
+import { COMMANDS, withCommandLine } from "./commandLine";
 import { preflight } from "./preflight";
 import { cliEnv } from "./pulumiCli";
 import { StateResource } from "./timing";
@@ -226,4 +227,7 @@ async function main(argv: string[]): Promise<number> {
     return report.exitCode;
 }
 
-if (require.main === module) void main(process.argv.slice(2)).then((code) => process.exit(code));
+if (require.main === module) {
+    // --help and unknown options first (tools/commandLine.ts); main reads the rest itself.
+    void withCommandLine(COMMANDS.e2e, process.argv.slice(2), () => main(process.argv.slice(2))).then((code) => process.exit(code));
+}

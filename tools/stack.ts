@@ -16,16 +16,30 @@ import { projectDefaults } from "./deploy/clusterDecision";
 import { executePlan } from "./deploy/execute";
 import { Action, ACTIONS, ENVIRONMENTS, Plan, planStack } from "./deploy/plan";
 import { realShell } from "./deploy/shell";
+import { askBeforeApplying, COMMANDS, confirmation, parseCommandLine } from "./commandLine";
 import { preflight } from "./preflight";
 import { cliEnv } from "./pulumiCli";
 
+/** The npm command of each action, whose command line it takes. */
+const SCRIPT = { up: "deploy", preview: "preview", refresh: "refresh", destroy: "destroy" } as const satisfies Record<
+    Action,
+    keyof typeof COMMANDS
+>;
+
 async function main(argv: string[]): Promise<number> {
     const action = argv[0] as Action;
-    const stack = argv[1] ?? "dev";
     if (!ACTIONS.includes(action)) {
         console.error(`usage: ts-node tools/stack.ts ${ACTIONS.join("|")} [${ENVIRONMENTS.join("|")}]`);
         return 2;
     }
+    // --help, the environment and --yes (tools/commandLine.ts).
+    const line = parseCommandLine(COMMANDS[SCRIPT[action]], argv.slice(1));
+    if (line.kind !== "run") {
+        if (line.kind === "help") console.log(line.text);
+        else console.error(`error: ${line.message}`);
+        return line.kind === "help" ? 0 : 2;
+    }
+    const stack = line.env ?? "dev";
     const root = path.resolve(__dirname, "..");
     let plan: Plan;
     try {
@@ -38,6 +52,14 @@ async function main(argv: string[]): Promise<number> {
     const checked = await preflight(action, stack);
     if (!checked.ok || !checked.cli) return 1;
     plan = { ...plan, env: { ...plan.env, ...cliEnv(checked.cli) } };
+    // On an existing cluster the CLI shows the preview and asks, unless --yes.
+    const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
+    const ask = confirmation(action, checked.needs.mode, line.flags.has("--yes"), interactive, stack);
+    if (ask.kind === "stop") {
+        console.error(`error: ${ask.message}`);
+        return 1;
+    }
+    if (ask.kind === "ask") plan = askBeforeApplying(plan);
     for (const dir of plan.dirs) fs.mkdirSync(dir, { recursive: true });
     for (const f of plan.files) {
         if (!fs.existsSync(f.path)) {
