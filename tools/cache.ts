@@ -8,6 +8,7 @@
 import { spawnSync } from "child_process";
 import { CACHE_LABEL, CACHED_REGISTRIES } from "../components/cluster/imageCache";
 import { dockerState, type Captured } from "./deploy/facts";
+import { COMMANDS, helpText } from "./commandLine";
 import { CacheSnapshot, formatBytes, parseSnapshot, snapshotArgv } from "./cache/records";
 
 /** What the command needs from the machine. */
@@ -27,16 +28,8 @@ export interface CacheEntry {
     readonly snapshot?: CacheSnapshot;
 }
 
-export const USAGE = `usage: npm run cache -- <command>
-
-The image caches of the kind stacks on this machine: one pull-through registry per upstream
-registry (by default ${CACHED_REGISTRIES.join(", ")}), shared by every stack, kept by pulumi destroy.
-
-  status   what each cache holds (blobs, size, repositories) and what it fetched from upstream
-  prune    remove every cache container and its volume; the next re-creation of a cluster
-           (pulumi destroy, then pulumi up) makes them again, and pulls from upstream once more
-
-Only containers and volumes labelled ${CACHE_LABEL} are caches; nothing else is touched.`;
+/** The command's help, with the registries it caches by default. */
+export const USAGE = `${helpText(COMMANDS.cache)}\n  By default a kind stack caches ${CACHED_REGISTRIES.join(", ")}; only containers and volumes labelled ${CACHE_LABEL} are caches.`;
 
 const lines = (text: string): string[] =>
     text
@@ -151,7 +144,7 @@ export function main(argv: readonly string[], m: CacheMachine): number {
         return command === undefined ? 2 : 0;
     }
     if ((command !== "status" && command !== "prune") || rest.length > 0) {
-        m.log(`error: unknown command ${JSON.stringify([command, ...rest].join(" "))}.\n\n${USAGE}`);
+        m.log(`error: unknown command ${JSON.stringify([command, ...rest].join(" "))}: use status or prune; see npm run cache -- --help`);
         return 2;
     }
     const docker = m.capture(["docker", "info"]);

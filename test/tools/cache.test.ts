@@ -149,12 +149,16 @@ describe("npm run cache", function () {
         docker = new FakeDocker();
         const help = run(["--help"]);
         assert.equal(help.code, 0);
-        assert.match(help.out, /^usage: npm run cache -- <command>/);
-        assert.match(help.out, /by default docker\.io, quay\.io, ghcr\.io/);
+        assert.match(help.out, /^npm run cache\n/);
+        assert.match(help.out, /\n {2}prune {3}remove every cache container and its volume/);
+        assert.match(
+            help.out,
+            /By default a kind stack caches docker\.io, quay\.io, ghcr\.io; only containers and volumes labelled io\.istio-mesh\.image-cache are caches\.$/,
+        );
         assert.equal(run([]).code, 2);
         const bad = run(["purge"]);
         assert.equal(bad.code, 2);
-        assert.match(bad.out, /^error: unknown command "purge"\./);
+        assert.equal(bad.out, 'error: unknown command "purge": use status or prune; see npm run cache -- --help');
         assert.equal(run(["status", "extra"]).code, 2);
         const down = run(["status"], { FAKE_DOCKER_DOWN: "1" });
         assert.equal(down.code, 1);
