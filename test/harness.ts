@@ -212,6 +212,8 @@ export async function runProgram(
         options.project ?? PROJECT,
         options.stack ?? "test",
         options.preview ?? false,
+        // The local backend's organization, as a StackReference to the stack itself names it.
+        "organization",
     );
     pulumi.runtime.setAllConfig(options.config ?? {}, options.secretKeys ?? []);
 
@@ -384,19 +386,36 @@ export function placeholderSecrets(env: string): { extra: Record<string, unknown
 export async function runStack(
     env: string,
     extra: Record<string, unknown> = {},
-    options: { preview?: boolean; secretKeys?: string[] } = {},
+    options: {
+        preview?: boolean;
+        secretKeys?: string[];
+        /** The outputs of the stack's last deployment, which it reads back. @default none: never deployed */
+        lastOutputs?: Record<string, unknown>;
+    } = {},
 ): Promise<Run> {
     const config = asRuntimeConfig(stackConfig(env, extra));
     const secretKeys = options.secretKeys ?? Object.keys(extra).filter((k) => /kubeconfig|Tls/.test(k));
     return runProgram(
-        () => {
+        async () => {
             const entry = require.resolve("../index");
             delete require.cache[entry];
             // eslint-disable-next-line @typescript-eslint/no-require-imports
-            return require(entry) as Record<string, unknown>;
+            const program = require(entry) as () => Promise<Record<string, unknown>>;
+            return program();
         },
-        { config, secretKeys, stack: env, preview: options.preview },
+        {
+            config,
+            secretKeys,
+            stack: env,
+            preview: options.preview,
+            stackReferences: { [selfStack(env)]: { outputs: options.lastOutputs ?? {} } },
+        },
     );
+}
+
+/** The name the program's StackReference to itself reads, under the mocks. */
+export function selfStack(env: string): string {
+    return `organization/${PROJECT}/${env}`;
 }
 
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
