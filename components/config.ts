@@ -31,7 +31,7 @@ import {
 } from "./bookinfo/config";
 import { ObservabilitySettings, observabilitySchema } from "./observability/config";
 import { verifyDeploymentSchema } from "./verify/config";
-import { ISTIO_VERSION } from "./versions";
+import { PINS } from "./versions";
 
 /** The whole, validated stack configuration. */
 export interface StackConfig {
@@ -56,6 +56,11 @@ export interface StackConfig {
 export interface SecretInput {
     readonly value: string;
     readonly secret: boolean;
+    /**
+     * Read offline from the stack file (tools/stackFiles.ts): `value` is the ciphertext, so the
+     * value counts as set and its content is not checked. @default false
+     */
+    readonly encrypted?: boolean;
 }
 
 /** Config values as they arrive, before validation. Scalars are strings, objects are unchecked. */
@@ -283,7 +288,7 @@ export function validateConfig(raw: RawConfig, fileExists: (file: string) => boo
                 `kind is set but clusterMode is "existing" (got kind: ${show(raw.kind)}). Fix: remove the kind section or set clusterMode to kind.`,
             );
         }
-        existing = existingCluster(p, raw.kubeconfig?.value, raw.kubeContext, raw.kubeconfigFile);
+        existing = existingCluster(p, raw.kubeconfig?.value, raw.kubeContext, raw.kubeconfigFile, raw.kubeconfig?.encrypted);
     } else {
         kind = p.parse(kindSchema, section(raw.kind), "kind");
         noExistingClusterOnKind(p, raw.kubeconfig !== undefined, raw.kubeContext !== undefined && raw.kubeContext !== "");
@@ -297,7 +302,7 @@ export function validateConfig(raw: RawConfig, fileExists: (file: string) => boo
             ? {
                   ...istioSection,
                   mode: meshMode,
-                  version: istioSection.version ?? ISTIO_VERSION,
+                  version: istioSection.version ?? PINS.istio.version,
                   // Existing clusters serve traffic: a new istiod beside the running one. kind is the stack's own.
                   upgrade: {
                       ...istioSection.upgrade,
@@ -306,7 +311,9 @@ export function validateConfig(raw: RawConfig, fileExists: (file: string) => boo
               }
             : undefined;
     const tlsWanted = (bookinfoSection ?? settingsOf(bookinfoSchema, raw.bookinfo)).tls;
-    const tls = tlsWanted === undefined ? undefined : ingressTls(p, tlsWanted, raw.ingressTlsCert?.value, raw.ingressTlsKey?.value);
+    const tlsEncrypted = raw.ingressTlsCert?.encrypted === true || raw.ingressTlsKey?.encrypted === true;
+    const tls =
+        tlsWanted === undefined ? undefined : ingressTls(p, tlsWanted, raw.ingressTlsCert?.value, raw.ingressTlsKey?.value, tlsEncrypted);
     const bookinfo = bookinfoSection && { ...bookinfoSection, hostnames: bookinfoSection.hostnames ?? defaultHostnames(kind), tls };
     checkAcross(p, {
         raw,

@@ -169,7 +169,7 @@ describe("config: the whole stack's", () => {
         expect(
             { [`${K}kind`]: { foo: 1 }, [`${K}istio`]: { extraValues: { cni: { x: 1 } } } },
             "dev",
-            "kind.foo is not a known setting (got 1). Fix: use one of workers, nodeImage, region, zones, listenAddress, hostPorts, registryMirrors, preloadImages, exportKubeconfig.",
+            "kind.foo is not a known setting (got 1). Fix: use one of workers, nodeImage, region, zones, listenAddress, hostPorts, registryMirrors, preloadImages, imageCache, exportKubeconfig.",
             `istio.extraValues.cni has no effect in sidecar mode (got {"x":1}): the cni chart is installed only in ambient mode. Fix: remove it, or pulumi config set meshMode ambient.`,
         );
         expect(

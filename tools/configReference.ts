@@ -8,6 +8,7 @@ import * as path from "path";
 import type { z } from "zod";
 import { SECTIONS, SETTINGS } from "../components/config";
 import { docs, retiredSettings, shapeOf } from "../components/schema";
+import { COMMANDS, withCommandLine } from "./commandLine";
 
 export const START = "<!-- config:start -->";
 export const END = "<!-- config:end -->";
@@ -78,7 +79,10 @@ export function withReference(doc: string, reference: string): string {
 }
 
 if (require.main === module) {
-    const file = path.join(__dirname, "..", REFERENCE_FILE);
-    fs.writeFileSync(file, withReference(fs.readFileSync(file, "utf8"), configReference()));
-    console.log(`wrote the configuration reference into ${file}`);
+    void withCommandLine(COMMANDS["config-reference"], process.argv.slice(2), () => {
+        const file = path.join(__dirname, "..", REFERENCE_FILE);
+        fs.writeFileSync(file, withReference(fs.readFileSync(file, "utf8"), configReference()));
+        console.log(`wrote the configuration reference into ${file}`);
+        return 0;
+    }).then((code) => process.exit(code));
 }

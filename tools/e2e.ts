@@ -3,7 +3,7 @@
  * machine, with Docker, kind and the Pulumi CLI, through Pulumi's Automation API. A throwaway stack
  * with its own name, file backend, passphrase and Pulumi home under a temp folder, its own kind
  * cluster name and free host ports, so the user's stacks and clusters are never touched. The
- * scenarios and their rules live in tools/e2eRunner.ts; this file binds them to the machine.
+ * scenarios and their rules live in tools/e2e/; this file binds them to the machine.
  */
 import { execFile } from "child_process";
 import * as crypto from "crypto";
@@ -13,8 +13,13 @@ import * as os from "os";
 import * as path from "path";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { PORT_ROLES, PortRole } from "../components/ports";
-import { E2eBackend, E2eMachine, E2eStack, OpOutcome, runE2e } from "./e2eRunner";
-import { Captured, dockerState, ENVIRONMENTS, kindState } from "./stack";
+import { Captured, dockerState, kindState } from "./deploy/facts";
+import { ENVIRONMENTS } from "./deploy/plan";
+import type { E2eBackend, E2eMachine, E2eStack, OpOutcome } from "./e2e/ports";
+import { runE2e } from "./e2e/runner";
+import { COMMANDS, withCommandLine } from "./commandLine";
+import { preflight } from "./preflight";
+import { cliEnv } from "./pulumiCli";
 import { StateResource } from "./timing";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -161,6 +166,11 @@ async function main(argv: string[]): Promise<number> {
         console.error(`error: unknown environment "${env}": use one of ${ENVIRONMENTS.join(", ")}, e.g. npm run e2e -- dev`);
         return 2;
     }
+    // Every prerequisite first, before anything is created (tools/preflight.ts). The Automation API
+    // runs the `pulumi` it finds on PATH: the pinned CLI's folder goes first on it.
+    const checked = await preflight("e2e", env);
+    if (!checked.ok || !checked.cli) return 1;
+    Object.assign(process.env, cliEnv(checked.cli));
     // The committed config as `pulumi up` sees it: the Pulumi.yaml defaults, then Pulumi.<env>.yaml.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { stackConfig } = require("../test/harness") as typeof import("../test/harness");
@@ -217,4 +227,7 @@ async function main(argv: string[]): Promise<number> {
     return report.exitCode;
 }
 
-if (require.main === module) void main(process.argv.slice(2)).then((code) => process.exit(code));
+if (require.main === module) {
+    // --help and unknown options first (tools/commandLine.ts); main reads the rest itself.
+    void withCommandLine(COMMANDS.e2e, process.argv.slice(2), () => main(process.argv.slice(2))).then((code) => process.exit(code));
+}

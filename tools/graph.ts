@@ -5,7 +5,8 @@
  */
 import { placeholderSecrets, runStack } from "../test/harness";
 import { buildGraph, renderMarkdown, renderMermaid } from "./graphModel";
-import { ENVIRONMENTS } from "./stack";
+import { COMMANDS, withCommandLine } from "./commandLine";
+import { ENVIRONMENTS } from "./deploy/plan";
 
 /** Renders an environment's graph as Markdown (default) or bare Mermaid. */
 export async function graphFor(env: string, format: "markdown" | "mermaid" = "markdown"): Promise<string> {
@@ -18,9 +19,7 @@ export async function graphFor(env: string, format: "markdown" | "mermaid" = "ma
     return format === "mermaid" ? renderMermaid(graph) : renderMarkdown(env, graph);
 }
 
-async function main(argv: string[]): Promise<number> {
-    const env = argv.find((a) => !a.startsWith("--")) ?? "dev";
-    const format = argv.includes("--mermaid") ? "mermaid" : "markdown";
+async function main(env: string, format: "markdown" | "mermaid"): Promise<number> {
     try {
         process.stdout.write(`${await graphFor(env, format)}\n`);
         return 0;
@@ -30,4 +29,8 @@ async function main(argv: string[]): Promise<number> {
     }
 }
 
-if (require.main === module) void main(process.argv.slice(2)).then((code) => process.exit(code));
+if (require.main === module) {
+    void withCommandLine(COMMANDS.graph, process.argv.slice(2), ({ env = "dev", flags }) =>
+        main(env, flags.has("--mermaid") ? "mermaid" : "markdown"),
+    ).then((code) => process.exit(code));
+}

@@ -2,7 +2,7 @@
  * Where the time of a `pulumi up` went, from the engine's own events: how long each step took,
  * the measured critical path (the chain of steps, each waiting for the one before it, that spans
  * the run), and how it compares with the critical path `npm run graph` predicts. Pure, so it is
- * tested on recorded event sequences; tools/stack.ts runs it after `npm run deploy`, and the
+ * tested on recorded event sequences; tools/deploy/report.ts runs it after `npm run deploy`, and the
  * e2e runner after its fresh `up`.
  *
  * The events are the CLI's `--event-log` lines, which are also what the Automation API's

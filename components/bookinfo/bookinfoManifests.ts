@@ -1,6 +1,6 @@
 /**
  * Bookinfo as plain Kubernetes and Istio objects: the same names, images, labels, service
- * accounts, ports, environment and volumes as Istio 1.30.3's samples/bookinfo, plus the
+ * accounts, ports, environment and volumes as Istio 1.31's samples/bookinfo (the same as 1.30.3's), plus the
  * pod security context of its bookinfo-psa.yaml and resource requests. Pure data, so tests
  * validate every object against the published schemas.
  */
@@ -8,7 +8,7 @@ import { BookinfoSettings, IngressApi, ReviewsVersion } from "./config";
 import { MeshMode } from "../mesh/config";
 import { Manifest } from "../mesh/meshManifests";
 import { meshNamespaceLabels } from "../outputs";
-import { BOOKINFO_IMAGE_REGISTRY, BOOKINFO_IMAGE_TAG } from "../versions";
+import { PINS } from "../versions";
 import { REVISION_LABEL } from "../mesh/meshReadiness";
 import { PROXY_REVISION_ANNOTATION } from "../mesh/istioValues";
 
@@ -226,7 +226,7 @@ function deployment(w: Workload, mode: MeshMode, options: WorkloadOptions): Mani
                     containers: [
                         {
                             name: w.app,
-                            image: `${BOOKINFO_IMAGE_REGISTRY}/examples-bookinfo-${w.app}-${w.version}:${BOOKINFO_IMAGE_TAG}`,
+                            image: `${PINS.bookinfo.registry}/examples-bookinfo-${w.app}-${w.version}:${PINS.bookinfo.tag}`,
                             imagePullPolicy: "IfNotPresent",
                             ...(isReviews ? { env: [{ name: "LOG_DIR", value: "/tmp/logs" }] } : {}),
                             ports: [{ containerPort: BOOKINFO_PORT }],

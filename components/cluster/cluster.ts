@@ -6,6 +6,7 @@ import { OwnershipPlan } from "./ownership";
 import { OwnershipCheck } from "./ownershipCheck";
 import { KindCluster } from "./kindCluster";
 import { exposedPorts, ExposedPort } from "../ports";
+import { imageCacheSpecs } from "./imageCache";
 
 /** What every component needs to reach the cluster. */
 export interface ClusterAccess {
@@ -58,6 +59,15 @@ export function connectCluster(
                 ports,
                 registryMirrors: k.registryMirrors,
                 preloadImages: k.preloadImages,
+                imageCaches: k.imageCache.enabled
+                    ? imageCacheSpecs({
+                          registries: k.imageCache.registries,
+                          mirrored: k.registryMirrors.map((m) => m.registry),
+                          hostPorts: k.imageCache.hostPorts,
+                          listenAddress: k.listenAddress,
+                          authenticated: [],
+                      })
+                    : [],
                 exportKubeconfig: k.exportKubeconfig,
             },
             opts,

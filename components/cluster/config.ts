@@ -8,11 +8,28 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { KIND_NODE_IMAGE } from "../versions";
+import { PINS } from "../versions";
 import { exposedPorts, PORT_ROLES, PortRole } from "../ports";
 import { isRegistryHost } from "./kindScripts";
 import { imageReferenceProblem } from "./imageReference";
-import { bool, declared, doc, enumOf, int, list, problemAt, Problems, section, show, text, unparsed, whenParsed, STACK } from "../schema";
+import { CACHED_REGISTRIES, cacheName } from "./imageCache";
+import {
+    bool,
+    declared,
+    doc,
+    enumOf,
+    int,
+    list,
+    maybeInt,
+    problemAt,
+    Problems,
+    section,
+    show,
+    text,
+    unparsed,
+    whenParsed,
+    STACK,
+} from "../schema";
 
 /** Where the cluster comes from: a local kind cluster, or one the user already has. */
 export type ClusterMode = "kind" | "existing";
@@ -102,6 +119,57 @@ const registryMirror = section({
 /** A containerd registry mirror for the kind nodes (certs.d hosts.toml). */
 export type RegistryMirror = z.output<typeof registryMirror>;
 
+const registryHost = () =>
+    text(`must be a registry host, with a port from 1 to 65535 if any, such as "docker.io" or "registry.local:5000"`, isRegistry);
+
+const imageCacheSection = section({
+    enabled: bool(
+        true,
+        "run a pull-through cache per upstream registry (a `registry` container with a named volume, shared by every stack on this machine) that the nodes pull through first; `pulumi destroy` leaves the caches in place (see Image caches in docs/operations.md)",
+    ),
+    registries: doc(
+        list(registryHost(), "must be a list of registry hosts")
+            .superRefine((registries, ctx) => {
+                const names = registries.filter(isRegistry).map(cacheName);
+                if (new Set(names).size !== names.length) {
+                    problemAt(
+                        ctx,
+                        [],
+                        `must not repeat a registry (got ${show(registries)}; "a.b" and "a-b" count as one, their caches share a name).`,
+                    );
+                }
+            })
+            .default([...CACHED_REGISTRIES]),
+        "the upstream registries to cache; a registry in `kind.registryMirrors` goes to that mirror instead",
+        `\`[${CACHED_REGISTRIES.join(", ")}]\`, where the stack's images come from`,
+        "a list of registry hosts",
+    ),
+    hostPorts: doc(
+        list(
+            section({
+                registry: registryHost(),
+                hostPort: maybeInt(1, 65535, "host port"),
+            })
+                .superRefine(
+                    (p, ctx) => {
+                        if (p.hostPort === undefined)
+                            problemAt(ctx, ["hostPort"], `must be set (got nothing). Fix: give the cache a free port, such as 5001.`);
+                    },
+                    { when: (payload) => typeof payload.value === "object" && payload.value !== null },
+                )
+                // Set, once the check above passed.
+                .transform((p) => ({ registry: p.registry, hostPort: p.hostPort as number })),
+            "must be a list of {registry, hostPort}",
+        ).default([]),
+        "`[{registry: docker.io, hostPort: 5001}]`: also publish a cache on this machine, on `kind.listenAddress`; unpublished, only the nodes reach it",
+        "`[]`",
+        "a list of `{registry, hostPort}`",
+    ),
+});
+
+/** Settings of the image caches. */
+export type ImageCacheSettings = z.output<typeof imageCacheSection>;
+
 /** Every host port kind maps must be distinct; kind maps all of them, the switched-off addons' too. */
 const hostPorts = section(
     Object.fromEntries(PORT_ROLES.map((role) => [role, int(1, 65535, DEFAULT_HOST_PORTS[role], `host port of ${role}`)])) as Record<
@@ -129,7 +197,7 @@ const hostPorts = section(
 export const kindSchema = section({
     workers: int(0, MAX_WORKERS, 0, "worker nodes besides the control plane"),
     nodeImage: doc(
-        image("kindest/node:v1.35.8@sha256:...").default(KIND_NODE_IMAGE),
+        image("kindest/node:v1.36.4@sha256:...").default(PINS.kind.nodeImage),
         "kind node image",
         "pinned in `components/versions.ts`",
         "an image reference",
@@ -205,29 +273,70 @@ export const kindSchema = section({
         "a list of `{registry, endpoint}`",
     ),
     preloadImages: doc(
-        list(image("registry.istio.io/release/proxyv2:1.30.3"), "must be a list of image references").default([]),
+        list(image("docker.io/istio/proxyv2:1.31.1"), "must be a list of image references").default([]),
         "images from your local Docker to `kind load` into the nodes, so repeated deployments do not pull them again",
         "`[]`",
         "a list of image references",
     ),
+    // The image caches: pull-through registries that survive `pulumi destroy` (components/cluster/imageCache.ts).
+    imageCache: imageCacheSection.prefault({}),
     // Off by default: kind would otherwise write admin credentials into the user's kubeconfig and switch its context.
     exportKubeconfig: bool(
         false,
         "also merge the cluster into your kubeconfig (`$KUBECONFIG`, else `~/.kube/config`) and switch its current context to `kind-<clusterName>`; `pulumi destroy` then removes those entries. Off, the stack never touches your kubeconfig",
     ),
-}).superRefine(
-    (k, ctx) => {
-        if (k.zones.length > k.workers + 1) {
-            problemAt(
-                ctx,
-                ["zones"],
-                `names ${k.zones.length} zones but the cluster has only ${k.workers + 1} node(s) (got ${show(k.zones)}). Fix: add workers (kind.workers) or list fewer zones.`,
-            );
-        }
-    },
-    // Counted even when a zone's name is wrong.
-    { when: (payload) => whenParsed("workers").when(payload) && Array.isArray((payload.value as { zones?: unknown }).zones) },
-);
+})
+    .superRefine(
+        (k, ctx) => {
+            const published = k.imageCache.hostPorts;
+            const taken = new Map(exposedPorts(k.hostPorts).map((p) => [p.hostPort, `kind.hostPorts.${p.role}`]));
+            published.forEach((p, i) => {
+                if (!k.imageCache.registries.includes(p.registry)) {
+                    problemAt(
+                        ctx,
+                        ["imageCache", "hostPorts", i, "registry"],
+                        `must be a registry of kind.imageCache.registries (got ${show(p.registry)}; they are ${show(k.imageCache.registries)}).`,
+                    );
+                } else if (k.registryMirrors.some((m) => m.registry === p.registry)) {
+                    problemAt(
+                        ctx,
+                        ["imageCache", "hostPorts", i, "registry"],
+                        `names a registry that kind.registryMirrors sends to your own mirror, so it has no cache to publish (got ${show(p.registry)}).`,
+                    );
+                }
+                if (published.findIndex((q) => q.registry === p.registry) !== i) {
+                    problemAt(
+                        ctx,
+                        ["imageCache", "hostPorts", i, "registry"],
+                        `repeats a registry published above (got ${show(p.registry)}).`,
+                    );
+                }
+                const other = taken.get(p.hostPort);
+                if (other) {
+                    problemAt(
+                        ctx,
+                        ["imageCache", "hostPorts", i, "hostPort"],
+                        `must differ from ${other} (both got ${p.hostPort}). Fix: give each its own host port.`,
+                    );
+                }
+                taken.set(p.hostPort, `kind.imageCache.hostPorts[${i}].hostPort`);
+            });
+        },
+        { when: whenParsed("imageCache", "hostPorts", "registryMirrors").when },
+    )
+    .superRefine(
+        (k, ctx) => {
+            if (k.zones.length > k.workers + 1) {
+                problemAt(
+                    ctx,
+                    ["zones"],
+                    `names ${k.zones.length} zones but the cluster has only ${k.workers + 1} node(s) (got ${show(k.zones)}). Fix: add workers (kind.workers) or list fewer zones.`,
+                );
+            }
+        },
+        // Counted even when a zone's name is wrong.
+        { when: (payload) => whenParsed("workers").when(payload) && Array.isArray((payload.value as { zones?: unknown }).zones) },
+    );
 
 /** Settings of the local kind cluster. */
 export type KindSettings = z.output<typeof kindSchema>;
@@ -308,9 +417,12 @@ export function existingCluster(
     kubeconfig: string | undefined,
     kubeContext: string | undefined,
     file: { readonly path: string; readonly content?: string } | undefined,
+    encrypted = false,
 ): ExistingSettings | undefined {
     const context = kubeContext === undefined || kubeContext === "" ? undefined : kubeContext;
     if (kubeconfig !== undefined) {
+        // Read offline (npm run check), an encrypted kubeconfig counts as set: its content is unknown.
+        if (encrypted) return { kubeconfig: pulumi.secret(kubeconfig), context, source: "config" };
         return checkKubeconfig(p, kubeconfig, context, "the kubeconfig")
             ? { kubeconfig: pulumi.secret(kubeconfig), context, source: "config" }
             : undefined;

@@ -13,6 +13,19 @@ export interface KindClusterSpec {
     readonly listenAddress: string;
     readonly ports: readonly ExposedPort[];
     readonly registryMirrors: readonly { readonly registry: string; readonly endpoint: string }[];
+    /**
+     * The image caches the nodes pull through (components/cluster/imageCache.ts): each is connected
+     * to kind's network once kind has made it, and gets the hosts.toml of its registry. @default []
+     */
+    readonly imageCaches?: readonly ImageCacheEndpoint[];
+}
+
+/** An image cache as the cluster sees it: the registry it caches, and the container that does. */
+export interface ImageCacheEndpoint {
+    readonly registry: string;
+    readonly container: string;
+    /** http://<container>:<port>, reached over kind's network. */
+    readonly endpoint: string;
 }
 
 /** Label that marks the node carrying the host port mappings; the ingress gateway may be pinned to it. */
@@ -55,6 +68,8 @@ export function renderKindConfig(spec: KindClusterSpec): string {
         networking: { apiServerAddress: "127.0.0.1" },
         nodes,
     };
+    // The caches need no patch: kind's node images since v0.27.0 read certs.d already (kind
+    // site/static/examples/kind-with-registry.sh), so switching them on never changes a running cluster's config.
     if (spec.registryMirrors.length > 0) {
         config.containerdConfigPatches = [`[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "${CERTS_DIR}"\n`];
     }
@@ -88,10 +103,20 @@ export function certsDirOf(registry: string): string {
     return `${CERTS_DIR}/${registry}`;
 }
 
-/** The containerd hosts.toml that sends pulls of `registry` to `endpoint` first, then upstream. */
+/** The URL a registry's clients talk to: Docker Hub serves `docker.io` from registry-1.docker.io. */
+export function upstreamUrl(registry: string): string {
+    return registry === "docker.io" ? "https://registry-1.docker.io" : `https://${registry}`;
+}
+
+/**
+ * The containerd hosts.toml that sends pulls of `registry` to `endpoint` first, then upstream.
+ * containerd tries each `[host]` in order and the `server` after them when a host fails, a host
+ * that cannot be reached or resolved included (containerd docs/hosts.md; remotes/docker/
+ * resolver.go, Resolve, goes on to the next host on any error), so a mirror that is down never
+ * blocks a pull.
+ */
 export function renderHostsToml(registry: string, endpoint: string): string {
-    const upstream = registry === "docker.io" ? "https://registry-1.docker.io" : `https://${registry}`;
-    return `server = ${tomlString(upstream)}\n\n[host.${tomlString(endpoint)}]\n  capabilities = ["pull", "resolve"]\n`;
+    return `server = ${tomlString(upstreamUrl(registry))}\n\n[host.${tomlString(endpoint)}]\n  capabilities = ["pull", "resolve"]\n`;
 }
 
 /** Quotes a value for POSIX sh. */
@@ -100,23 +125,28 @@ export function shq(value: string): string {
 }
 
 /** A `fail` call whose message is quoted whole: nothing in it is expanded by the shell. */
-function failWith(message: string): string {
+export function failWith(message: string): string {
     return `fail ${shq(message)}`;
 }
 
 /** A `say` call whose message is quoted whole. */
-function sayThat(message: string): string {
+export function sayThat(message: string): string {
     return `say ${shq(message)}`;
 }
 
-const PREFLIGHT = [
+/** Docker on PATH and running, or a message that says what to do. */
+export const DOCKER_PREFLIGHT: readonly string[] = [
     `command -v docker >/dev/null 2>&1 || ${failWith("docker was not found on PATH. Install Docker, start it, and re-run pulumi up.")}`,
     `docker info >/dev/null 2>&1 || ${failWith("Docker is not running (docker info failed). Start Docker Desktop or the Docker service, then re-run pulumi up.")}`,
+];
+
+const PREFLIGHT = [
+    ...DOCKER_PREFLIGHT,
     `command -v kind >/dev/null 2>&1 || ${failWith(`kind was not found on PATH. Install kind ${KIND_VERSION} (https://kind.sigs.k8s.io/docs/user/quick-start/#installation) and re-run pulumi up.`)}`,
 ];
 
 /** Shared opening of every script: strict mode and a `fail` that explains itself on stderr. */
-function prelude(): string[] {
+export function prelude(): string[] {
     return ["set -eu", `fail() { printf 'error: %s\\n' "$1" >&2; exit 1; }`, `say() { printf '%s\\n' "$1" >&2; }`];
 }
 
@@ -164,7 +194,21 @@ export function kindCreateScript(spec: KindClusterSpec, options: KindKubeconfigO
         (p) =>
             `port_free ${shq(spec.listenAddress)} ${shq(String(p.hostPort))} || ${failWith(`host port ${p.hostPort} on ${spec.listenAddress} (kind.hostPorts.${p.role}) is already in use. Stop what listens there, or pick another port: pulumi config set --path kind.hostPorts.${p.role} <free port>`)}`,
     );
-    const mirrors = spec.registryMirrors.map((m) => {
+    const caches = (spec.imageCaches ?? []).flatMap((c) => {
+        const container = shq(c.container);
+        return [
+            `if docker inspect --type container ${container} >/dev/null 2>&1; then`,
+            // kind's recipe (site/static/examples/kind-with-registry.sh): connect once the network exists, if not yet connected.
+            `  if [ "$(docker inspect --type container --format "{{json (index .NetworkSettings.Networks \\"$kind_network\\")}}" ${container})" = null ]; then`,
+            `    docker network connect "$kind_network" ${container} >&2 || ${failWith(`could not connect the image cache ${c.container} to kind's Docker network (see Docker's message above). Remove the cache (docker rm -f ${c.container}) and run pulumi up again, or switch the cache off: pulumi config set --path kind.imageCache.enabled false`)}`,
+            `  fi`,
+            `else`,
+            `  ${sayThat(`image cache ${c.container} is gone: the nodes pull ${c.registry} images from upstream until it is back (pulumi destroy, then pulumi up, makes it again).`)}`,
+            `fi`,
+        ];
+    });
+    const hosts = [...spec.registryMirrors, ...(spec.imageCaches ?? [])];
+    const mirrors = hosts.map((m) => {
         const dir = certsDirOf(m.registry);
         return [
             `for node in $(kind get nodes --name ${name}); do`,
@@ -190,6 +234,8 @@ export function kindCreateScript(spec: KindClusterSpec, options: KindKubeconfigO
         ...portChecks.map((l) => `  ${l}`),
         `  printf '%s\\n' "$config" | kind create cluster --name ${name} --config=- --wait 0s --kubeconfig "$kind_kubeconfig" >&2 || ${failWith("kind create cluster failed; see the messages above.")}`,
         `fi`,
+        // kind makes its nodes' network, "kind" unless KIND_EXPERIMENTAL_DOCKER_NETWORK names another (kind pkg/cluster/internal/providers/docker/provider.go).
+        ...(caches.length > 0 ? [`kind_network="\${KIND_EXPERIMENTAL_DOCKER_NETWORK:-kind}"`, ...caches] : []),
         ...mirrors,
         `docker exec ${shq(`${spec.name}-control-plane`)} kubectl --kubeconfig=/etc/kubernetes/admin.conf wait --for=condition=Ready nodes --all --timeout=300s >&2 || ${failWith(`the nodes of kind cluster ${spec.name} did not become Ready within 5 minutes.`)}`,
         // Only on request: without --kubeconfig kind merges into $KUBECONFIG or ~/.kube/config and switches its current context.

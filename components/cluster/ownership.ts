@@ -18,6 +18,7 @@
  * Pure logic over a minimal Kubernetes API, unit-tested; scripts/checkOwnership.ts runs it.
  */
 import type { KubeApi } from "../probe";
+import { PINS } from "../versions";
 
 /** The label that marks an object as this stack's: its value is the stack name. */
 export const STACK_LABEL = "istio-mesh.dev/stack";
@@ -64,7 +65,7 @@ interface ListOf {
 
 const CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
 const GATEWAY_API_GROUPS = ["gateway.networking.k8s.io", "gateway.networking.x-k8s.io"];
-/** The admission policy and binding that Gateway API v1.5.1's install files ship beside the CRDs (config/crd/standard/gateway.networking.k8s.io_vap_safeupgrades.yaml). */
+/** The admission policy and binding that Gateway API's install files (v1.5 and later) ship beside the CRDs (config/crd/standard/gateway.networking.k8s.io_vap_safeupgrades.yaml). */
 export const GATEWAY_API_POLICY = "safe-upgrades.gateway.networking.k8s.io";
 
 function owned(meta: ObjectMeta | undefined, stack: string): boolean {
@@ -112,7 +113,7 @@ export async function findConflicts(api: KubeApi, plan: OwnershipPlan): Promise<
             conflicts.push({
                 object: `the Gateway API CRDs (${foreign.map((c) => c.metadata?.name ?? "?").join(", ")})`,
                 problem: `exist and belong to ${ownerOf(foreign[0].metadata)}, not to this stack`,
-                fix: `use the cluster's own (Istio 1.30 needs Gateway API v1.5): pulumi config set --path istio.gatewayApi.install false --stack ${plan.stack}; or, to let this stack manage them, kubectl label crd ${foreign.map((c) => c.metadata?.name ?? "?").join(" ")} ${label}`,
+                fix: `use the cluster's own if it is Gateway API ${PINS.gatewayApi.version.replace(/\.\d+$/, "")}, which Istio ${PINS.istio.version} is built for: pulumi config set --path istio.gatewayApi.install false --stack ${plan.stack}; or, to let this stack manage them, kubectl label crd ${foreign.map((c) => c.metadata?.name ?? "?").join(" ")} ${label}`,
             });
         }
         for (const kind of ["validatingadmissionpolicies", "validatingadmissionpolicybindings"] as const) {

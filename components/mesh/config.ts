@@ -1,7 +1,7 @@
 /** The mesh's config: `meshMode` and the `istio` section (Istio's charts and the Gateway API CRDs). */
 import * as fs from "fs";
 import { z } from "zod";
-import { GATEWAY_API_VERSION, ISTIO_VERSION } from "../versions";
+import { PINS } from "../versions";
 import { DEFAULT_TAG, isVersion, LEGACY_REVISION, revisionNamed, ISTIO_RELEASES, UpgradeSettings } from "./revisions";
 import {
     bool,
@@ -311,7 +311,7 @@ const upgrade = section({
 
 /** The `istio` section; `fileExists` decides whether `gatewayApi.localFile` is there. */
 export function istioSchema(fileExists: (file: string) => boolean = fs.existsSync) {
-    const localFix = `Fix: download standard-install.yaml of Gateway API ${GATEWAY_API_VERSION} and pulumi config set --path istio.gatewayApi.localFile ./standard-install.yaml`;
+    const localFix = `Fix: download standard-install.yaml of Gateway API ${PINS.gatewayApi.version} and pulumi config set --path istio.gatewayApi.localFile ./standard-install.yaml`;
     const gatewayApi = section({
         install: bool(true, "install the Gateway API CRDs (off: the cluster has them)"),
         channel: oneOf(["standard", "experimental"], "standard", "Gateway API release channel"),
@@ -349,9 +349,9 @@ export function istioSchema(fileExists: (file: string) => boolean = fs.existsSyn
     );
     return section({
         version: doc(
-            knownVersion(`, or pulumi config rm --path istio.version to install the pinned ${ISTIO_VERSION}`).optional(),
+            knownVersion(`, or pulumi config rm --path istio.version to install the pinned ${PINS.istio.version}`).optional(),
             "the Istio release every Istio chart is installed at, instead of the pinned one (components/versions.ts)",
-            `the pin, \`${ISTIO_VERSION}\``,
+            `the pin, \`${PINS.istio.version}\``,
             ISTIO_RELEASES.join(", "),
         ),
         upgrade: doc(

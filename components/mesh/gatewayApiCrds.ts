@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { GATEWAY_API_VERSION, gatewayApiCrdUrl } from "../versions";
+import { PINS, gatewayApiCrdUrl } from "../versions";
 
 /** Arguments of {@link GatewayApiCrds}. */
 export interface GatewayApiCrdsArgs {
@@ -61,7 +61,7 @@ export class GatewayApiCrds extends pulumi.ComponentResource {
                 transforms: [labelChildren(args.labels ?? {}), ...(retain ? [retainChildren] : [])],
             },
         );
-        this.version = pulumi.output(GATEWAY_API_VERSION);
+        this.version = pulumi.output(PINS.gatewayApi.version);
         this.source = pulumi.output(source);
         this.registerOutputs({ version: this.version, source: this.source });
     }

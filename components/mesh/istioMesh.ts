@@ -26,7 +26,7 @@ import { defaultValidator, tagWebhook } from "./revisionTags";
 import { GatewayTarget } from "./gatewayReadiness";
 import { ownerLabels } from "../cluster/ownership";
 import { pinnedRelease } from "../helm";
-import { ISTIO_HELM_REPO, ISTIO_VERSION } from "../versions";
+import { PINS } from "../versions";
 import { clusterAccessEnv, scriptCommand } from "../localScripts";
 
 /** The command that removes Istio's CRDs on destroy (Helm keeps them on purpose). */
@@ -72,7 +72,10 @@ export interface IstioMeshArgs {
     readonly extraValues?: Partial<Record<"base" | "istiod" | "cni" | "ztunnel" | "gateway", Record<string, unknown>>>;
     /** What must finish before the stack creates anything in the cluster (the ownership check). @default [] */
     readonly clusterReady?: readonly pulumi.Resource[];
-    /** Resources istiod must wait for, such as the Gateway API CRDs it watches. @default [] */
+    /**
+     * Resources the whole mesh waits for: the Gateway API CRDs, which istiod watches and which Istio's
+     * order for Helm upgrades puts before `base`. @default []
+     */
     readonly dependsOn?: pulumi.Resource[];
     /** How long the readiness gate waits for istiod's webhooks, in seconds. @default 600 */
     readonly readinessTimeoutSeconds?: number;
@@ -91,7 +94,7 @@ export interface IstioMeshArgs {
 /** Upgrading in place at the pinned version: one istiod installed without a revision. */
 function inPlace(): RevisionPlan {
     return planRevisions({
-        version: ISTIO_VERSION,
+        version: PINS.istio.version,
         upgrade: { strategy: "inPlace", keepRevisions: [], tags: {}, retire: [] },
         previous: [],
     });
@@ -174,7 +177,7 @@ export class IstioMesh extends pulumi.ComponentResource {
             // Istio's release names: the charts derive object names and labels from them.
             pinnedRelease(
                 `${name}-${role}`,
-                { releaseName, pin: { chart, version, repo: ISTIO_HELM_REPO }, namespace, values, wait },
+                { releaseName, pin: { chart, version, repo: PINS.istio.helmRepo }, namespace, values, wait },
                 { parent: this, dependsOn },
             );
         const gate = (role: string, env: Record<string, string>, triggers: string[], dependsOn: pulumi.Resource[]): command.local.Command =>
@@ -218,9 +221,10 @@ export class IstioMesh extends pulumi.ComponentResource {
             ISTIO_BASE_RELEASE,
             systemNs.metadata.name,
             mergeValues(baseValues(revisioned ? "" : "default"), extra.base ?? {}),
-            // Istio's own CRDs need nothing else (the Gateway API CRDs install side by side); the
-            // cleanup comes first so that destroy runs it last, after every Istio object is gone.
-            crdCleanup ? [crdCleanup] : [],
+            // Istio's order for Helm upgrades (istio.io "Upgrade with Helm"): the Gateway API CRDs,
+            // then base; on a fresh install it costs seconds. The cleanup comes first so that
+            // destroy runs it last, after every Istio object is gone.
+            [...(crdCleanup ? [crdCleanup] : []), ...(args.dependsOn ?? [])],
             true,
             // The CRDs of the newest installed Istio: they serve every older istiod too.
             plan.base.version,
@@ -238,8 +242,8 @@ export class IstioMesh extends pulumi.ComponentResource {
                 }),
                 extra.istiod ?? {},
             );
-        // istiod needs the CRDs and webhook configuration from base (and the Gateway API CRDs it watches)
-        const istiodDeps = [base, ...(args.dependsOn ?? [])];
+        // istiod needs the CRDs and webhook configuration from base (and, through it, the Gateway API CRDs it watches)
+        const istiodDeps = [base];
 
         // One istiod per revision, each proven ready through its own webhooks before a tag points at it.
         const revisionGates = new Map<string, command.local.Command>();

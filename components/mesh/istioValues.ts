@@ -1,4 +1,5 @@
 import { GatewayKind, MeshMode, OutboundTrafficPolicy, Resources } from "./config";
+import { PINS } from "../versions";
 
 /** Namespaces and release names fixed by Istio's own conventions; other tools and docs expect them. */
 export const ISTIO_NAMESPACE = "istio-system";
@@ -95,7 +96,10 @@ export function istiodValues(input: {
         autoscaleEnabled: false,
         replicaCount: input.replicas,
         resources: input.resources,
+        // The hub set here, not left to the chart: every Istio image comes from a registry that stays
+        // (the gateway's proxy too, which istiod's injector fills in).
         global: {
+            hub: PINS.istio.hub,
             defaultPodDisruptionBudget: { enabled: input.podDisruptionBudget },
             // istiod chart templates/mutatingwebhook.yaml renders its injector only without it.
             ...(input.withoutInjectorWebhook ? { operatorManageWebhooks: true } : {}),
@@ -106,7 +110,7 @@ export function istiodValues(input: {
 
 /** Values of the `cni` chart (ambient mode). */
 export function cniValues(): Values {
-    return { profile: "ambient" };
+    return { profile: "ambient", global: { hub: PINS.istio.hub } };
 }
 
 /**
@@ -115,7 +119,8 @@ export function cniValues(): Values {
  * XDS_ADDRESS `istiod-<revision>`), so it follows the default tag.
  */
 export function ztunnelValues(revision?: string): Values {
-    return revision === undefined ? {} : { revision };
+    // The ztunnel chart reads a top-level hub, not global.hub (its templates/daemonset.yaml).
+    return { hub: PINS.istio.hub, ...(revision === undefined ? {} : { revision }) };
 }
 
 /** The pod annotation that names the revision a workload's proxy should run; a new value restarts the pods. */

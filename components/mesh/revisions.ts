@@ -16,13 +16,14 @@
  * removed as a side effect of a pin change: only an explicit retire removes it.
  */
 import { show } from "../schema";
-import { ISTIO_VERSION } from "../versions";
 
 /**
  * The Istio releases the stack's chart values were checked against (rendered with the charts of
- * each): the ones `istio.version`, `istio.upgrade.keepRevisions` and the tags may name.
+ * each): the ones `istio.version`, `istio.upgrade.keepRevisions` and the tags may name. The pin
+ * (components/versions.ts) is one of them (test/mesh/upgradeConfig.test.ts); the one before it
+ * stays, so that a stack on it upgrades through revisions.
  */
-export const ISTIO_RELEASES: readonly string[] = [...new Set(["1.30.3", "1.31.1", ISTIO_VERSION])];
+export const ISTIO_RELEASES: readonly string[] = ["1.30.3", "1.31.1"];
 
 /** How Istio is upgraded when its version changes. */
 export type UpgradeStrategy = "revisions" | "inPlace";

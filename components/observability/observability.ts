@@ -32,7 +32,7 @@ import { pinnedRelease } from "../helm";
 import { ownerLabels } from "../cluster/ownership";
 import { baseUrl, withPort } from "../urls";
 import { AddonEndpoint } from "../verify/verification";
-import { ChartPin, GRAFANA_CHART, HEADLAMP_CHART, JAEGER_CHART, KIALI_CHART, PROMETHEUS_CHART } from "../versions";
+import { ChartPin, PINS } from "../versions";
 import { LoginToken } from "./loginToken";
 
 /** Host exposure on kind: each UI on its fixed nodePort, reached at host:hostPort. */
@@ -139,7 +139,7 @@ export class Observability extends pulumi.ComponentResource {
         };
 
         if (s.prometheus) {
-            release(PROMETHEUS, PROMETHEUS_CHART, prometheusValues());
+            release(PROMETHEUS, PINS.charts.prometheus, prometheusValues());
             expose(PROMETHEUS);
         }
 
@@ -173,7 +173,7 @@ export class Observability extends pulumi.ComponentResource {
             );
             release(
                 GRAFANA,
-                GRAFANA_CHART,
+                PINS.charts.grafana,
                 pulumi
                     .output(kialiViewer)
                     .apply((kialiViewerPassword) => grafanaValues({ mode, adminSecret: "grafana-admin", kialiViewerPassword })),
@@ -183,7 +183,7 @@ export class Observability extends pulumi.ComponentResource {
         }
 
         if (s.jaeger) {
-            release(JAEGER, JAEGER_CHART, jaegerValues());
+            release(JAEGER, PINS.charts.jaeger, jaegerValues());
             expose(JAEGER);
             new k8s.apiextensions.CustomResource(
                 `${name}-tracing`,
@@ -199,7 +199,7 @@ export class Observability extends pulumi.ComponentResource {
             const signingKey = generatedSecret("kiali-session", "signing-key", 32);
             release(
                 KIALI,
-                KIALI_CHART,
+                PINS.charts.kiali,
                 pulumi
                     .all([signingKey, kialiViewer, grafanaBrowserUrl, s.jaeger ? hostUrlOf(JAEGER) : undefined])
                     .apply(([signing, viewerPassword, grafanaUrl, jaegerUrl]) =>
@@ -228,7 +228,7 @@ export class Observability extends pulumi.ComponentResource {
 
         let headlampToken: pulumi.Output<string> | undefined;
         if (s.headlamp) {
-            release(HEADLAMP, HEADLAMP_CHART, headlampValues());
+            release(HEADLAMP, PINS.charts.headlamp, headlampValues());
             expose(HEADLAMP);
             // The only account Headlamp's users act as: bound to view unless a wider role was asked for.
             headlampToken = new LoginToken(

@@ -5,7 +5,7 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import { stringify } from "yaml";
-import { GRAFANA_CURL_IMAGE, ISTIO_GRAFANA_DASHBOARDS, istioDashboardUrl } from "../versions";
+import { ISTIO_GRAFANA_DASHBOARDS, istioDashboardUrl, PINS } from "../versions";
 import { MeshMode } from "../mesh/config";
 import { Manifest } from "../mesh/meshManifests";
 import { baseUrl } from "../urls";
@@ -194,7 +194,7 @@ export function grafanaViewerSidecar(adminSecret: string, viewerPassword: Secret
     const fromSecret = (name: string, key: string) => ({ valueFrom: { secretKeyRef: { name, key } } });
     return {
         name: "kiali-viewer-user",
-        image: GRAFANA_CURL_IMAGE,
+        image: PINS.grafanaCurlImage,
         command: ["/bin/sh", "-c", GRAFANA_VIEWER_SYNC_SCRIPT],
         env: [
             // Grafana's container port in the same pod (the chart's service.targetPort, 3000).

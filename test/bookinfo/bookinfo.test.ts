@@ -73,7 +73,7 @@ describe("Bookinfo objects match the upstream release", () => {
             assert.deepEqual(pod.metadata.labels, { app, version });
             assert.equal(pod.spec.serviceAccountName, `bookinfo-${app}`);
             const c = pod.spec.containers[0];
-            assert.equal(c.image, `registry.istio.io/release/examples-bookinfo-${app}-${version}:1.20.3`);
+            assert.equal(c.image, `docker.io/istio/examples-bookinfo-${app}-${version}:1.20.3`);
             assert.deepEqual(c.ports, [{ containerPort: 9080 }]);
             assert.ok(c.resources.requests.cpu && c.resources.requests.memory, `${d.metadata.name} has no requests`);
             assert.deepEqual(c.securityContext, { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, runAsNonRoot: true });

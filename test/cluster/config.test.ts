@@ -71,7 +71,7 @@ describe("cluster config: clusterMode, clusterName and kind", () => {
         expectProblem(
             "dev",
             { [`${K}kind`]: { worker: 2 } },
-            "kind.worker is not a known setting (got 2). Fix: use one of workers, nodeImage, region, zones, listenAddress, hostPorts, registryMirrors, preloadImages, exportKubeconfig.",
+            "kind.worker is not a known setting (got 2). Fix: use one of workers, nodeImage, region, zones, listenAddress, hostPorts, registryMirrors, preloadImages, imageCache, exportKubeconfig.",
         );
     });
 
@@ -149,11 +149,11 @@ describe("cluster config: clusterMode, clusterName and kind", () => {
 
     it("refuses image references no registry accepts, saying why", () => {
         assert.deepEqual(problems("dev", { [`${K}kind`]: { nodeImage: "kindest/Node:v1.35.8" } }), [
-            `kind.nodeImage must be an image reference such as "kindest/node:v1.35.8@sha256:..." (got "kindest/Node:v1.35.8": upper-case letters in the repository path).`,
+            `kind.nodeImage must be an image reference such as "kindest/node:v1.36.4@sha256:..." (got "kindest/Node:v1.35.8": upper-case letters in the repository path).`,
         ]);
         assert.deepEqual(problems("dev", { [`${K}kind`]: { preloadImages: ["busybox:1.37", "busybox\n--all", 7] } }), [
-            `kind.preloadImages[1] must be an image reference such as "registry.istio.io/release/proxyv2:1.30.3" (got "busybox\\n--all": whitespace or a control character).`,
-            `kind.preloadImages[2] must be an image reference such as "registry.istio.io/release/proxyv2:1.30.3" (got 7).`,
+            `kind.preloadImages[1] must be an image reference such as "docker.io/istio/proxyv2:1.31.1" (got "busybox\\n--all": whitespace or a control character).`,
+            `kind.preloadImages[2] must be an image reference such as "docker.io/istio/proxyv2:1.31.1" (got 7).`,
         ]);
         assert.deepEqual(problems("dev", { [`${K}kind`]: { preloadImages: "busybox" } }), [
             `kind.preloadImages must be a list of image references (got "busybox").`,
@@ -283,6 +283,83 @@ describe("cluster config: an existing cluster's kubeconfig", () => {
         };
         assert.deepEqual(noFile(), [
             `kubeContext is "edge" but no kubeconfig file was found at /home/u/.kube/config (got nothing). Fix: point KUBECONFIG at your kubeconfig, or pulumi config set --secret kubeconfig --stack prod < path/to/kubeconfig`,
+        ]);
+    });
+});
+
+describe("cluster config: kind.imageCache", () => {
+    const cache = (imageCache: unknown, kind: Record<string, unknown> = {}) => problems("dev", { [`${K}kind`]: { ...kind, imageCache } });
+
+    it("caches the stack's registries by default, publishing nothing", () => {
+        assert.deepEqual(validateConfig(rawConfigFor("dev")).kind?.imageCache, {
+            enabled: true,
+            registries: ["docker.io", "quay.io", "ghcr.io"],
+            hostPorts: [],
+        });
+        assert.deepEqual(
+            validateConfig(rawConfigFor("dev", { [`${K}kind`]: { imageCache: { enabled: "false" } } })).kind?.imageCache.enabled,
+            false,
+        );
+    });
+
+    it("rejects a registry that is not a host, and two registries whose caches would share a name", () => {
+        assert.deepEqual(cache({ registries: ["docker.io", "a/b"] }), [
+            `kind.imageCache.registries[1] must be a registry host, with a port from 1 to 65535 if any, such as "docker.io" or "registry.local:5000" (got "a/b").`,
+        ]);
+        assert.deepEqual(cache({ registries: ["a.b", "a-b"] }), [
+            `kind.imageCache.registries must not repeat a registry (got ["a.b","a-b"]; "a.b" and "a-b" count as one, their caches share a name).`,
+        ]);
+    });
+
+    it("rejects a published port for a registry without a cache, repeated, or missing", () => {
+        assert.deepEqual(cache({ hostPorts: [{ registry: "gcr.io", hostPort: 5001 }] }), [
+            `kind.imageCache.hostPorts[0].registry must be a registry of kind.imageCache.registries (got "gcr.io"; they are ["docker.io","quay.io","ghcr.io"]).`,
+        ]);
+        assert.deepEqual(
+            cache(
+                { hostPorts: [{ registry: "docker.io", hostPort: 5001 }] },
+                { registryMirrors: [{ registry: "docker.io", endpoint: "http://m:5000" }] },
+            ),
+            [
+                `kind.imageCache.hostPorts[0].registry names a registry that kind.registryMirrors sends to your own mirror, so it has no cache to publish (got "docker.io").`,
+            ],
+        );
+        assert.deepEqual(
+            cache({
+                hostPorts: [
+                    { registry: "quay.io", hostPort: 5001 },
+                    { registry: "quay.io", hostPort: 5002 },
+                ],
+            }),
+            [`kind.imageCache.hostPorts[1].registry repeats a registry published above (got "quay.io").`],
+        );
+        assert.deepEqual(cache({ hostPorts: [{ registry: "quay.io" }] }), [
+            "kind.imageCache.hostPorts[0].hostPort must be set (got nothing). Fix: give the cache a free port, such as 5001.",
+        ]);
+        assert.deepEqual(cache({ hostPorts: [{ registry: "quay.io", hostPort: 0 }] }), [
+            "kind.imageCache.hostPorts[0].hostPort must be a whole number between 1 and 65535 (got 0).",
+        ]);
+    });
+
+    it("rejects a published port that kind or another cache already maps", () => {
+        assert.deepEqual(
+            cache({
+                hostPorts: [
+                    { registry: "quay.io", hostPort: 8080 },
+                    { registry: "ghcr.io", hostPort: 5001 },
+                    { registry: "docker.io", hostPort: 5001 },
+                ],
+            }),
+            [
+                "kind.imageCache.hostPorts[0].hostPort must differ from kind.hostPorts.http (both got 8080). Fix: give each its own host port.",
+                "kind.imageCache.hostPorts[2].hostPort must differ from kind.imageCache.hostPorts[1].hostPort (both got 5001). Fix: give each its own host port.",
+            ],
+        );
+    });
+
+    it("rejects an unknown setting of the section", () => {
+        assert.deepEqual(cache({ enable: true }), [
+            "kind.imageCache.enable is not a known setting (got true). Fix: use one of enabled, registries, hostPorts.",
         ]);
     });
 });

@@ -10,7 +10,7 @@ const valid: string[] = [
     `foo@sha384:${"0".repeat(96)}`,
     `foo@sha512:${"a".repeat(128)}`,
     `kindest/node:v1.35.0@sha256:${hex64}`, // name ":" tag "@" digest
-    "registry.istio.io/release/proxyv2:1.30.3", // domain-name with dots
+    "quay.io/prometheus/prometheus:v3.1.0", // domain-name with dots
     "localhost:5000/foo/bar:1", // domain := host [":" port-number]
     "[::1]:5000/x:y", // ipv6address = \[[a-fA-F0-9:]+\]; upstream "[::1]:5000/repo"
     "[2001:db8::1]/repo", // upstream

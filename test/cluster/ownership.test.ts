@@ -172,7 +172,7 @@ describe("ownership: what the stack may take over on an existing cluster", () =>
         assert.deepEqual(
             conflicts.map((c) => `${c.object}: ${c.fix}`),
             [
-                "the Gateway API CRDs (gateways.gateway.networking.k8s.io, xbackendtrafficpolicies.gateway.networking.x-k8s.io): use the cluster's own (Istio 1.30 needs Gateway API v1.5): pulumi config set --path istio.gatewayApi.install false --stack prod; or, to let this stack manage them, kubectl label crd gateways.gateway.networking.k8s.io xbackendtrafficpolicies.gateway.networking.x-k8s.io istio-mesh.dev/stack=prod",
+                "the Gateway API CRDs (gateways.gateway.networking.k8s.io, xbackendtrafficpolicies.gateway.networking.x-k8s.io): use the cluster's own if it is Gateway API v1.6, which Istio 1.31.1 is built for: pulumi config set --path istio.gatewayApi.install false --stack prod; or, to let this stack manage them, kubectl label crd gateways.gateway.networking.k8s.io xbackendtrafficpolicies.gateway.networking.x-k8s.io istio-mesh.dev/stack=prod",
                 "validatingadmissionpolicy safe-upgrades.gateway.networking.k8s.io: use the cluster's Gateway API installation: pulumi config set --path istio.gatewayApi.install false --stack prod; or kubectl label validatingadmissionpolicy safe-upgrades.gateway.networking.k8s.io istio-mesh.dev/stack=prod",
             ],
         );

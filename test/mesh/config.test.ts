@@ -6,7 +6,7 @@ import { K, problems } from "../configProblems";
 describe("mesh config: istio", () => {
     it("refuses a Gateway API bundle from a URL, or from a file that is not there", () => {
         const fix =
-            "Fix: download standard-install.yaml of Gateway API v1.5.1 and pulumi config set --path istio.gatewayApi.localFile ./standard-install.yaml";
+            "Fix: download standard-install.yaml of Gateway API v1.6.1 and pulumi config set --path istio.gatewayApi.localFile ./standard-install.yaml";
         const local = (localFile: string, exists: boolean) => {
             try {
                 validateConfig(rawConfigFor("dev", { [`${K}istio`]: { gatewayApi: { localFile } } }), () => exists);

@@ -3,13 +3,16 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import { ISTIO_HELM_REPO, ISTIO_VERSION, gatewayApiCrdUrl } from "../../components/versions";
+import { gatewayApiCrdUrl } from "../../components/versions";
 import { NODE_PORTS } from "../../components/ports";
 import { gatewayValues, mergeValues, meshConfig } from "../../components/mesh/istioValues";
 import { baseUrl, hostForListenAddress, joinUrl, loadBalancerHost } from "../../components/urls";
 import { EXISTING_KUBECONFIG, FAKE_KUBECONFIG, inputValue, resolve, Run, runStack } from "../harness";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
+/** Istio 1.31.1 from its Helm repository on blob.istio.io (the GCP hosting is retired). */
+const ISTIO_VERSION = "1.31.1";
+const ISTIO_HELM_REPO = "https://blob.istio.io/istio-release/charts";
 const K = "istio-mesh:";
 
 /** Every Istio or Gateway API object the stack creates directly. */
@@ -26,7 +29,7 @@ describe("Istio mesh: dev (sidecar)", () => {
         run = await runStack("dev");
     });
 
-    it("installs base, istiod and the gateway from the official repository at the pinned version", () => {
+    it("installs base, istiod and the gateway at Istio 1.31.1 from blob.istio.io", () => {
         const releases = run.ofType(RELEASE).filter((r) => r.parent === "istio");
         assert.deepEqual(releases.map((r) => r.inputs.chart).sort(), ["base", "gateway", "istiod"]);
         for (const r of releases) {
@@ -36,14 +39,14 @@ describe("Istio mesh: dev (sidecar)", () => {
         }
     });
 
-    it("installs istiod only after base and the Gateway API CRDs", () => {
-        assert.deepEqual(run.get("istio-istiod").dependsOn.sort(), ["gateway-api-bundle", "istio-base"]);
-        assert.deepEqual(run.get("istio-base").dependsOn, [], "base installs Istio's own CRDs, side by side with the Gateway API's");
+    it("installs the Gateway API CRDs, then base, then istiod: Istio's order for Helm upgrades", () => {
+        assert.deepEqual(run.get("istio-base").dependsOn, ["gateway-api-bundle"]);
+        assert.deepEqual(run.get("istio-istiod").dependsOn, ["istio-base"]);
     });
 
     it("applies the Gateway API CRDs from the versioned release asset", () => {
         assert.equal(run.get("gateway-api-bundle").inputs.file, gatewayApiCrdUrl("standard"));
-        assert.match(gatewayApiCrdUrl("standard"), /\/releases\/download\/v1\.5\.1\/standard-install\.yaml$/);
+        assert.match(gatewayApiCrdUrl("standard"), /\/releases\/download\/v1\.6\.1\/standard-install\.yaml$/);
     });
 
     it("gates on istiod's webhooks, then installs the gateway", () => {
@@ -117,6 +120,13 @@ describe("Istio mesh: staging (ambient)", () => {
         assert.deepEqual(run.get("istio-ready").dependsOn.sort(), ["istio-cni", "istio-istiod", "istio-ztunnel"]);
         assert.deepEqual(run.get("istio-gateway").dependsOn, ["istio-ready"]);
         for (const r of run.ofType(RELEASE).filter((x) => x.parent === "istio")) assert.equal(r.inputs.version, ISTIO_VERSION);
+    });
+
+    it("pulls every Istio image from docker.io/istio: istiod's hub (the injector's too), cni's and ztunnel's", () => {
+        assert.equal(run.get("istio-istiod").inputs.values.global.hub, "docker.io/istio");
+        assert.equal(run.get("istio-cni").inputs.values.global.hub, "docker.io/istio");
+        // the ztunnel chart reads a top-level hub
+        assert.equal(run.get("istio-ztunnel").inputs.values.hub, "docker.io/istio");
     });
 
     it("sets the ambient profile on istiod and cni", () => {

@@ -97,7 +97,7 @@ describe("lifecycle in the program", () => {
         assert.equal(child?.opts.retainOnDelete, true);
         assert.deepEqual(child?.props, { kind: "CustomResourceDefinition" });
         assert.equal(dev.find("istio-crd-cleanup"), undefined, "Istio's CRDs stay by default (Helm keeps them)");
-        assert.deepEqual(dev.get("istio-base").dependsOn, []);
+        assert.deepEqual(dev.get("istio-base").dependsOn, ["gateway-api-bundle"]);
     });
 
     it("removes every CRD on destroy when istio.removeCrdsOnDestroy is set, after base is gone", async () => {
@@ -117,7 +117,7 @@ describe("lifecycle in the program", () => {
         assert.equal(env.secret, true);
         assert.equal((env.value as Record<string, string>).CRD_GROUP, "istio.io");
         // Pulumi deletes in reverse order: base (and all that waits for it) first, then the cleanup.
-        assert.deepEqual(prod.get("istio-base").dependsOn, ["istio-crd-cleanup"]);
+        assert.deepEqual(prod.get("istio-base").dependsOn, ["istio-crd-cleanup", "gateway-api-bundle"]);
         for (const r of prod.resources.filter((x) => x.custom && /security|networking|telemetry/.test(x.type))) {
             assert.ok(prod.waitsFor(r.name).has("istio-base"), `${r.name} would outlive istio-base on destroy`);
         }

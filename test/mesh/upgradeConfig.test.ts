@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
 import { validateConfig } from "../../components/config";
-import { ISTIO_VERSION } from "../../components/versions";
+import { PINS } from "../../components/versions";
 import { ISTIO_RELEASES } from "../../components/mesh/revisions";
 import { EXISTING_KUBECONFIG, rawConfigFor } from "../harness";
 import { K, problems } from "../configProblems";
@@ -8,8 +8,14 @@ import { K, problems } from "../configProblems";
 const PROD = { [`${K}kubeconfig`]: EXISTING_KUBECONFIG };
 const prodWith = (istio: unknown) => problems("prod", { ...PROD, [`${K}istio`]: istio });
 const known = ISTIO_RELEASES.join(", ");
+const ISTIO_VERSION = PINS.istio.version;
 
 describe("mesh config: istio.version and istio.upgrade", () => {
+    it("knows the pinned release and the one before it", () => {
+        assert.ok(ISTIO_RELEASES.includes(ISTIO_VERSION), `${ISTIO_VERSION} is not in ${known}`);
+        assert.ok(ISTIO_RELEASES.length >= 2);
+    });
+
     it("upgrades through revisions on an existing cluster and in place on kind, at the pin", () => {
         const prod = validateConfig(rawConfigFor("prod", PROD));
         assert.equal(prod.istio.upgrade.strategy, "revisions");

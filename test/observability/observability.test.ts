@@ -3,7 +3,8 @@ import { spawn } from "child_process";
 import * as http from "http";
 import { AddressInfo } from "net";
 import { parse } from "yaml";
-import { GRAFANA_CHART, ISTIO_VERSION, JAEGER_CHART, KIALI_CHART, PROMETHEUS_CHART } from "../../components/versions";
+/** The Istio tag the dashboards are downloaded from. */
+const ISTIO_VERSION = "1.31.1";
 import { NODE_PORTS, STATIC_NODE_PORT_BAND } from "../../components/ports";
 import { GRAFANA_VIEWER_SYNC_SCRIPT } from "../../components/observability/observabilityValues";
 import {
@@ -36,10 +37,11 @@ describe("observability: dev", () => {
                 .map((r) => [r.inputs.chart, [r.inputs.version, r.inputs.repositoryOpts.repo]]),
         );
         assert.deepEqual(charts, {
-            prometheus: [PROMETHEUS_CHART.version, PROMETHEUS_CHART.repo],
-            grafana: [GRAFANA_CHART.version, GRAFANA_CHART.repo],
-            jaeger: [JAEGER_CHART.version, JAEGER_CHART.repo],
-            "kiali-server": [KIALI_CHART.version, KIALI_CHART.repo],
+            // the versions Istio 1.31's manifests/addons/gen.sh generates its addons from, and Jaeger's pin
+            prometheus: ["28.13.0", "https://prometheus-community.github.io/helm-charts"],
+            grafana: ["9.2.2", "https://grafana-community.github.io/helm-charts"],
+            jaeger: ["4.11.1", "https://jaegertracing.github.io/helm-charts"],
+            "kiali-server": ["2.27.0", "https://kiali.org/helm-charts"],
         });
     });
 

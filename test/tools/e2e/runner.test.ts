@@ -1,25 +1,14 @@
 import { strict as assert } from "assert";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { PORT_ROLES, PortRole } from "../../components/ports";
-import {
-    E2eBackend,
-    E2eMachine,
-    E2eOptions,
-    E2ePorts,
-    E2eReport,
-    E2eStack,
-    e2eStackConfig,
-    OpOptions,
-    OpOutcome,
-    renderReport,
-    runE2e,
-    withRoutingChange,
-    withWorkloadsOff,
-} from "../../tools/e2eRunner";
-import { DockerState } from "../../tools/stack";
-import { changedResources } from "../../tools/mockRun";
-import { DEV_KIND_CLUSTER_URN, fixtureEvents, fixtureState } from "../eventFixtures";
-import { stackConfig } from "../harness";
+import { PORT_ROLES, PortRole } from "../../../components/ports";
+import type { DockerState } from "../../../tools/deploy/clusterDecision";
+import { e2eStackConfig, withRoutingChange, withWorkloadsOff } from "../../../tools/e2e/config";
+import type { E2eBackend, E2eMachine, E2eOptions, E2ePorts, E2eStack, OpOptions, OpOutcome } from "../../../tools/e2e/ports";
+import { E2eReport, renderReport } from "../../../tools/e2e/report";
+import { runE2e } from "../../../tools/e2e/runner";
+import { changedResources } from "../../../tools/mockRun";
+import { DEV_KIND_CLUSTER_URN, fixtureEvents, fixtureState } from "../../eventFixtures";
+import { stackConfig } from "../../harness";
 
 type OpKind = "up" | "refresh" | "destroy";
 

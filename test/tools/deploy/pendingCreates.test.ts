@@ -1,13 +1,15 @@
 import { strict as assert } from "assert";
-import { KubeApi } from "../../components/probe";
+import { KubeApi } from "../../../components/probe";
 import {
     clearPendingArgv,
     pendingCreates,
+    deleteRecords,
     pendingReleases,
+    planRecordRemoval,
     providerAccess,
-    removeReleaseRecords,
+    releaseRecords,
     revealed,
-} from "../../tools/pendingCreates";
+} from "../../../tools/deploy/pendingCreates";
 
 /** How `pulumi stack export --show-secrets` writes a secret (pulumi pkg/resource/stack/deployment.go): its value as JSON text. */
 const secret = (value: unknown) => ({
@@ -103,6 +105,26 @@ describe("recovery of an interrupted up", () => {
         assert.throws(() => pendingCreates("Enter your passphrase"), { message: "pulumi stack export did not print JSON" });
     });
 
+    it("never frees a release whose pending create a later run finished: its URN is in the state's resources", () => {
+        const istiod = "urn:pulumi:dev::istio-mesh::istio-mesh:index:IstioMesh$kubernetes:helm.sh/v3:Release::istio-istiod";
+        const exported = JSON.parse(EXPORT);
+        exported.deployment.resources.push({ urn: istiod, type: "kubernetes:helm.sh/v3:Release", id: "istio-system/istiod" });
+        const json = JSON.stringify(exported);
+        assert.deepEqual(
+            pendingReleases(json).map((r) => r.name),
+            ["grafana"],
+            "the interrupted upgrade of grafana is still this run's to free",
+        );
+        assert.deepEqual(
+            pendingCreates(json).map((p) => [p.urn.slice(p.urn.lastIndexOf("::") + 2), p.finished]),
+            [
+                ["istio-istiod", true],
+                ["bookinfo-namespace-bookinfo", false],
+                ["observability-grafana", false],
+            ],
+        );
+    });
+
     it("frees only Helm releases that were being installed or upgraded, not a release being deleted nor a v4 Chart", () => {
         const chart = "urn:pulumi:dev::istio-mesh::kubernetes:helm.sh/v4:Chart::addons";
         const exported = JSON.stringify({
@@ -131,8 +153,8 @@ describe("recovery of an interrupted up", () => {
         });
         assert.deepEqual(pendingReleases(exported), []);
         assert.deepEqual(pendingCreates(exported), [
-            { urn: chart, type: "kubernetes:helm.sh/v4:Chart" },
-            { urn: "urn:pulumi:dev::istio-mesh::x::untyped", type: "" },
+            { urn: chart, type: "kubernetes:helm.sh/v4:Chart", finished: false },
+            { urn: "urn:pulumi:dev::istio-mesh::x::untyped", type: "", finished: false },
         ]);
     });
 
@@ -161,72 +183,107 @@ describe("recovery of an interrupted up", () => {
         );
     });
 
-    it("frees an interrupted install's name by removing only that release's Helm records", async () => {
+    const install = { urn: "u", namespace: "istio-system", name: "istiod", operation: "creating" as const };
+    const upgrade = { urn: "u", namespace: "observability", name: "grafana", operation: "updating" as const };
+    const rec = (name: string, revision: number, status: string) => ({ name: `sh.helm.release.v1.${name}.v${revision}`, revision, status });
+
+    it("reads a release's Helm records with their revision and status, only that release's", async () => {
         const api = records([
-            { name: "sh.helm.release.v1.istiod.v2", status: "pending-install" },
-            { name: "sh.helm.release.v1.istiod.v1", status: "failed" },
+            { name: "sh.helm.release.v1.istiod.v2", status: "pending-upgrade" },
+            { name: "sh.helm.release.v1.istiod.v1", status: "deployed" },
             { name: "sh.helm.release.v1.istiod-canary.v1", status: "deployed" },
         ]);
-        const removed = await removeReleaseRecords(api, { urn: "u", namespace: "istio-system", name: "istiod", operation: "creating" });
-        assert.deepEqual(removed, ["sh.helm.release.v1.istiod.v1", "sh.helm.release.v1.istiod.v2"]);
+        assert.deepEqual(await releaseRecords(api, install), [rec("istiod", 1, "deployed"), rec("istiod", 2, "pending-upgrade")]);
         assert.deepEqual(api.listed, ["/api/v1/namespaces/istio-system/secrets?labelSelector=owner%3Dhelm%2Cname%3Distiod"]);
-        assert.deepEqual(api.deleted, [
-            "/api/v1/namespaces/istio-system/secrets/sh.helm.release.v1.istiod.v1",
-            "/api/v1/namespaces/istio-system/secrets/sh.helm.release.v1.istiod.v2",
-        ]);
+        assert.deepEqual(api.deleted, [], "reading deletes nothing");
     });
 
-    it("frees an interrupted upgrade by removing only its pending records, so Helm sees the last deployed revision", async () => {
-        const api = records([
-            { name: "sh.helm.release.v1.grafana.v1", status: "superseded" },
-            { name: "sh.helm.release.v1.grafana.v2", status: "deployed" },
-            { name: "sh.helm.release.v1.grafana.v3", status: "pending-upgrade" },
-        ]);
-        const removed = await removeReleaseRecords(api, { urn: "u", namespace: "observability", name: "grafana", operation: "updating" });
-        assert.deepEqual(removed, ["sh.helm.release.v1.grafana.v3"]);
-        assert.deepEqual(api.deleted, ["/api/v1/namespaces/observability/secrets/sh.helm.release.v1.grafana.v3"]);
-        // An interrupted rollback (Helm's own --atomic after a failed upgrade) blocks the next upgrade the same way.
-        const rollingBack = records([
-            { name: "sh.helm.release.v1.grafana.v2", status: "deployed" },
-            { name: "sh.helm.release.v1.grafana.v3", status: "failed" },
-            { name: "sh.helm.release.v1.grafana.v4", status: "pending-rollback" },
-        ]);
+    it("frees an interrupted install's name by removing its pending-install record, and nothing else", () => {
+        assert.deepEqual(planRecordRemoval("dev", install, [rec("istiod", 1, "pending-install")]), {
+            kind: "remove",
+            records: ["sh.helm.release.v1.istiod.v1"],
+        });
+        assert.deepEqual(planRecordRemoval("dev", install, []), { kind: "remove", records: [] });
+    });
+
+    it("never removes a record of an install that finished or failed: it stops and says how to adopt the release", () => {
+        for (const status of ["deployed", "failed", "superseded", "uninstalling"]) {
+            const plan = planRecordRemoval("dev", install, [rec("istiod", 1, status)]);
+            assert.equal(plan.kind, "blocked", status);
+            assert.match(
+                plan.kind === "blocked" ? plan.message : "",
+                new RegExp(`Helm release istio-system/istiod has a ${status} record \\(revision 1\\) that the state does not hold`),
+            );
+            assert.match(
+                plan.kind === "blocked" ? plan.message : "",
+                /--stack dev --import-pending-creates 'u' --import-pending-creates istio-system\/istiod/,
+            );
+        }
+        const mixed = planRecordRemoval("dev", install, [rec("istiod", 1, "deployed"), rec("istiod", 2, "pending-install")]);
+        assert.equal(mixed.kind, "blocked", "a pending record beside a finished one is not removed either");
+    });
+
+    it("frees an interrupted upgrade by removing only its unfinished latest record, so Helm sees the last deployed revision", () => {
         assert.deepEqual(
-            await removeReleaseRecords(rollingBack, { urn: "u", namespace: "observability", name: "grafana", operation: "updating" }),
-            ["sh.helm.release.v1.grafana.v4"],
+            planRecordRemoval("dev", upgrade, [
+                rec("grafana", 1, "superseded"),
+                rec("grafana", 2, "deployed"),
+                rec("grafana", 3, "pending-upgrade"),
+            ]),
+            { kind: "remove", records: ["sh.helm.release.v1.grafana.v3"] },
         );
+        // An interrupted rollback (Helm's own --atomic after a failed upgrade) blocks the next upgrade the same way.
+        assert.deepEqual(
+            planRecordRemoval("dev", upgrade, [
+                rec("grafana", 2, "deployed"),
+                rec("grafana", 3, "failed"),
+                rec("grafana", 4, "pending-rollback"),
+            ]),
+            { kind: "remove", records: ["sh.helm.release.v1.grafana.v4"] },
+        );
+    });
+
+    it("leaves an upgraded release alone when its latest record is finished, whatever older records say", () => {
+        for (const latest of ["deployed", "failed", "superseded"]) {
+            assert.deepEqual(
+                planRecordRemoval("dev", upgrade, [rec("grafana", 1, "pending-upgrade"), rec("grafana", 2, latest)]),
+                { kind: "remove", records: [] },
+                latest,
+            );
+        }
+        assert.deepEqual(planRecordRemoval("dev", upgrade, [rec("grafana", 9, "pending-install"), rec("grafana", 10, "deployed")]), {
+            kind: "remove",
+            records: [],
+        });
     });
 
     it("finds nothing to free when the namespace never came to exist, and fails loudly on a refused deletion", async () => {
         const missing: KubeApi = { request: async () => ({ status: 404, body: {} }) };
-        const release = { urn: "u", namespace: "istio-system", name: "istiod", operation: "creating" as const };
-        assert.deepEqual(await removeReleaseRecords(missing, release), []);
-        const refusing: KubeApi = {
-            request: async (method) =>
-                method === "GET"
-                    ? { status: 200, body: { items: [{ metadata: { name: "sh.helm.release.v1.istiod.v1" } }] } }
-                    : { status: 403, body: {} },
-        };
-        await assert.rejects(removeReleaseRecords(refusing, release), {
+        assert.deepEqual(await releaseRecords(missing, install), []);
+        const refusing: KubeApi = { request: async () => ({ status: 403, body: {} }) };
+        await assert.rejects(deleteRecords(refusing, install, ["sh.helm.release.v1.istiod.v1"]), {
             message: "removing record sh.helm.release.v1.istiod.v1 of Helm release istio-system/istiod: HTTP 403",
         });
         const unlistable: KubeApi = { request: async () => ({ status: 403, body: { message: "forbidden" } }) };
-        await assert.rejects(removeReleaseRecords(unlistable, release), {
+        await assert.rejects(releaseRecords(unlistable, install), {
             message: "listing the records of Helm release istio-system/istiod: HTTP 403",
         });
     });
 
     it("counts a record as removed when the deletion is accepted for later or the record is already gone", async () => {
         const answers: Record<string, number> = { "sh.helm.release.v1.istiod.v1": 202, "sh.helm.release.v1.istiod.v2": 404 };
+        const deleted: string[] = [];
         const api: KubeApi = {
-            request: async (method, path) =>
-                method === "GET"
-                    ? { status: 200, body: { items: Object.keys(answers).map((name) => ({ metadata: { name } })) } }
-                    : { status: answers[path.split("/").pop() ?? ""], body: {} },
+            request: async (method, path) => {
+                assert.equal(method, "DELETE");
+                deleted.push(path);
+                return { status: answers[path.split("/").pop() ?? ""], body: {} };
+            },
         };
-        assert.deepEqual(await removeReleaseRecords(api, { urn: "u", namespace: "istio-system", name: "istiod", operation: "creating" }), [
-            "sh.helm.release.v1.istiod.v1",
-            "sh.helm.release.v1.istiod.v2",
+        await deleteRecords(api, install, Object.keys(answers));
+        assert.deepEqual(deleted, [
+            "/api/v1/namespaces/istio-system/secrets/sh.helm.release.v1.istiod.v1",
+            "/api/v1/namespaces/istio-system/secrets/sh.helm.release.v1.istiod.v2",
         ]);
     });
 

@@ -1,0 +1,37 @@
+/** The machine as the executor sees it: Pulumi attached to the terminal, other commands captured. */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import type { Captured } from "./facts";
+import { runPulumi } from "./pulumiProcess";
+
+/** What the executor needs from the machine. */
+export interface Shell {
+    /** Runs a Pulumi command attached to the terminal, passing Ctrl-C on to it (tools/deploy/pulumiProcess.ts); its exit status. */
+    run(argv: readonly string[], env: Record<string, string>): Promise<number>;
+    /** Runs a command and captures its output. */
+    capture(argv: readonly string[], env: Record<string, string>): Captured;
+    /** A line for the user. */
+    log(line: string): void;
+    readFile(file: string): string | undefined;
+    writeFile(file: string, content: string): void;
+}
+
+/** This machine. */
+export const realShell: Shell = {
+    run: (argv, env) =>
+        runPulumi(argv, { env: { ...process.env, ...env }, cwd: path.resolve(__dirname, ".."), log: (line) => console.error(line) }),
+    capture(argv, env) {
+        const r = spawnSync(argv[0], argv.slice(1), {
+            encoding: "utf8",
+            env: { ...process.env, ...env },
+            cwd: path.resolve(__dirname, ".."),
+            maxBuffer: 256 * 1024 * 1024,
+        });
+        const missing = (r.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT";
+        return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "", missing };
+    },
+    log: (line) => console.error(line),
+    readFile: (file) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined),
+    writeFile: (file, content) => fs.writeFileSync(file, content),
+};
