@@ -311,7 +311,10 @@ export function ingressManifests(api: IngressApi, hostnames: readonly string[], 
                     apiVersion: "gateway.networking.k8s.io/v1",
                     kind: "Gateway",
                     // Beside the Helm-installed gateway, which serves it through `addresses` (Istio's manual
-                    // deployment), so the fixed nodePorts keep working.
+                    // deployment), so the fixed nodePorts keep working. Being a manual deployment, it still
+                    // shares that proxy with the addons' Istio Gateway in another namespace under Istio 1.31's
+                    // strict gateway merging, which only separates managed ones (releasenotes/notes/
+                    // strict-gateway-merging.yaml; pilot/pkg/model/push_context.go, filterStrictGatewayMerging).
                     metadata: { name: "bookinfo-gateway", namespace: gateway.namespace },
                     spec: {
                         gatewayClassName: "istio",
@@ -373,6 +376,25 @@ export function ingressManifests(api: IngressApi, hostnames: readonly string[], 
     }
 }
 
+/**
+ * The outlier detection of every Bookinfo service. `minHealthPercent` is 0 on purpose, and set so
+ * that it says so: it is also Envoy's panic threshold for the service (Istio pilot/pkg/networking/
+ * core/cluster_traffic_policy.go), and with one pod per version any threshold above 0 would send
+ * traffic back to the very pod that was ejected, or to one that is not ready. At 0, Istio 1.31
+ * sends the proxies the endpoints of pods that are not ready too, marked unhealthy (its upgrade
+ * note "Default behavior for sending unhealthy endpoints", releasenotes/notes/60690.yaml;
+ * pilot/pkg/xds/endpoints/endpoint_builder.go, supportsUnhealthyEndpoints, keeps them out only for
+ * a minHealthPercent above 0); with the panic threshold off the proxies never route to them, so
+ * requests, and the stack's verification, go where they went with Istio 1.30.
+ */
+export const OUTLIER_DETECTION = {
+    consecutive5xxErrors: 5,
+    interval: "10s",
+    baseEjectionTime: "30s",
+    maxEjectionPercent: 100,
+    minHealthPercent: 0,
+} as const;
+
 /** DestinationRules with the version subsets; Istio mutual TLS in sidecar mode; outlier detection. */
 export function destinationRules(mode: MeshMode, outlierDetection: boolean): Manifest[] {
     const subsets: Record<App, string[]> = { productpage: ["v1"], details: ["v1"], ratings: ["v1"], reviews: ["v1", "v2", "v3"] };
@@ -386,9 +408,7 @@ export function destinationRules(mode: MeshMode, outlierDetection: boolean): Man
                 // Sidecars originate Istio mutual TLS; in ambient mode ztunnel does, and the DestinationRule must not.
                 ...(mode === "sidecar" ? { tls: { mode: "ISTIO_MUTUAL" } } : {}),
                 // Ejecting failing endpoints is what lets locality load balancing fail over to the other zone.
-                ...(outlierDetection
-                    ? { outlierDetection: { consecutive5xxErrors: 5, interval: "10s", baseEjectionTime: "30s", maxEjectionPercent: 100 } }
-                    : {}),
+                ...(outlierDetection ? { outlierDetection: OUTLIER_DETECTION } : {}),
             },
             subsets: subsets[app].map((v) => ({ name: v, labels: { version: v } })),
         },

@@ -183,6 +183,41 @@ const THROWAWAY_KUBECONFIG = [
 ];
 
 /**
+ * Makes the create script's clean-up hold however it ends. pulumi-command cancels a command by
+ * killing its shell alone, with SIGKILL (provider/pkg/provider/local/commandOutputs.go:
+ * exec.CommandContext, whose default Cancel is Process.Kill; no process group), so no trap runs
+ * and `kind create cluster` would go on without it, the throwaway kubeconfig (admin credentials)
+ * left in the temp folder. So kind create runs in the background with its pid in a file, and:
+ * - `stop_kind` stops a kind create the script started and has not seen end, waits for it, and
+ *   deletes the half-made cluster, which is the script's own (it saw no cluster of that name
+ *   before it started kind) and unfinished; a kind create that ended by itself is never followed
+ *   by a delete. The EXIT trap runs it, then removes the folder.
+ * - a watcher, started before kind and deaf to the terminal's signals, outlives a SIGKILL of the
+ *   shell: once the shell is gone it does the same. Its output goes nowhere, so it never holds the
+ *   provider's pipes open.
+ */
+function createGuard(name: string): string[] {
+    const stopKind = [
+        `stop_kind() {`,
+        `  [ -f "$kind_pid_file" ] || return 0`,
+        `  kind_pid=$(cat "$kind_pid_file"); rm -f "$kind_pid_file"`,
+        `  kill "$kind_pid" 2>/dev/null || true`,
+        // The shell reaps its own child with wait; the watcher, whose child kind is not, polls until init has.
+        `  wait "$kind_pid" 2>/dev/null || true`,
+        `  while kill -0 "$kind_pid" 2>/dev/null; do sleep 1; done`,
+        `  kind delete cluster --name ${name} --kubeconfig "$kind_kubeconfig" >&2 || true`,
+        `}`,
+    ];
+    return [
+        `kind_pid_file="$kind_kubeconfig_dir/kind-create.pid"`,
+        ...stopKind,
+        `trap 'stop_kind; rm -rf "$kind_kubeconfig_dir"' EXIT`,
+        `script_pid=$$`,
+        `(trap '' HUP INT TERM; while kill -0 "$script_pid" 2>/dev/null; do sleep 1; done; stop_kind; rm -rf "$kind_kubeconfig_dir") </dev/null >/dev/null 2>&1 &`,
+    ];
+}
+
+/**
  * The create script. Reads the kind config on stdin. Idempotent: a cluster of this name that
  * already exists is adopted. Waits until every node is Ready (kind's own --wait never fails),
  * then prints the kubeconfig on stdout; everything else goes to stderr. The user's kubeconfig
@@ -224,6 +259,7 @@ export function kindCreateScript(spec: KindClusterSpec, options: KindKubeconfigO
         `config=$(cat)`,
         ...PREFLIGHT,
         ...THROWAWAY_KUBECONFIG,
+        ...createGuard(name),
         // Binding the port is the one check that works the same on Linux, macOS and WSL; Node is a prerequisite.
         `port_free() { node -e 'const s=require("net").createServer();s.once("error",()=>process.exit(1));s.listen(Number(process.argv[2]),process.argv[1],()=>s.close(()=>process.exit(0)))' "$1" "$2"; }`,
         `if kind get clusters 2>/dev/null | grep -qxF ${name}; then`,
@@ -232,7 +268,10 @@ export function kindCreateScript(spec: KindClusterSpec, options: KindKubeconfigO
         `  docker exec ${shq(`${spec.name}-control-plane`)} test -f /etc/kubernetes/admin.conf || ${failWith(`kind cluster ${spec.name} exists but was never finished (an interrupted kind create cluster): delete it with kind delete cluster --name ${spec.name}, then run pulumi up again.`)}`,
         `else`,
         ...portChecks.map((l) => `  ${l}`),
-        `  printf '%s\\n' "$config" | kind create cluster --name ${name} --config=- --wait 0s --kubeconfig "$kind_kubeconfig" >&2 || ${failWith("kind create cluster failed; see the messages above.")}`,
+        `  printf '%s\\n' "$config" | kind create cluster --name ${name} --config=- --wait 0s --kubeconfig "$kind_kubeconfig" >&2 &`,
+        `  printf '%s' "$!" > "$kind_pid_file"`,
+        // Ended by itself, kind create is no longer the script's to stop: the pid file goes first.
+        `  if wait "$!"; then rm -f "$kind_pid_file"; else rm -f "$kind_pid_file"; ${failWith("kind create cluster failed; see the messages above.")}; fi`,
         `fi`,
         // kind makes its nodes' network, "kind" unless KIND_EXPERIMENTAL_DOCKER_NETWORK names another (kind pkg/cluster/internal/providers/docker/provider.go).
         ...(caches.length > 0 ? [`kind_network="\${KIND_EXPERIMENTAL_DOCKER_NETWORK:-kind}"`, ...caches] : []),

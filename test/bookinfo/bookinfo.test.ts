@@ -212,6 +212,20 @@ describe("Bookinfo routing and security", () => {
         );
     });
 
+    it("ejects failing endpoints with Envoy's panic threshold off, minHealthPercent 0 stated for Istio 1.31", async () => {
+        for (const mode of ["sidecar", "ambient"] as const) {
+            for (const d of destinationRules(mode, true)) {
+                assert.deepEqual(
+                    spec(d).trafficPolicy.outlierDetection,
+                    { consecutive5xxErrors: 5, interval: "10s", baseEjectionTime: "30s", maxEjectionPercent: 100, minHealthPercent: 0 },
+                    `${mode} ${d.metadata.name}`,
+                );
+                await validateManifest(d);
+            }
+        }
+        assert.ok(destinationRules("sidecar", false).every((d) => spec(d).trafficPolicy.outlierDetection === undefined));
+    });
+
     it("uses Istio mutual TLS in the DestinationRules only in sidecar mode", () => {
         assert.ok(destinationRules("sidecar", true).every((d) => spec(d).trafficPolicy.tls.mode === "ISTIO_MUTUAL"));
         assert.ok(destinationRules("ambient", true).every((d) => spec(d).trafficPolicy.tls === undefined));

@@ -137,7 +137,9 @@ case "$1 $2" in
   "get clusters") printf '%s\n' $FAKE_CLUSTERS ;;
   "get kubeconfig") echo "apiVersion: v1 # kubeconfig of $4" ;;
   "get nodes") echo "$4-control-plane" ;;
-  "create cluster") cat > "${dir}/created.yaml"; merge "$4" ;;
+  "create cluster") cat > "${dir}/created.yaml"; merge "$4"; echo "kind-create-pid $$" >> "${log}"
+    if [ "\${FAKE_CREATE_FAILS:-}" = 1 ]; then exit 1; fi
+    if [ -n "\${FAKE_CREATE_SECONDS:-}" ]; then exec sleep "$FAKE_CREATE_SECONDS"; fi ;;
   "export kubeconfig") merge "$4" ;;
   "delete cluster")
     if [ -f "$target" ] && grep -q "kind-$4" "$target"; then
@@ -481,6 +483,78 @@ describe("kind and the user's kubeconfig", function () {
         }
     });
 
+    /** Runs the create script with a kind create that takes its time; resolves once kind create runs. */
+    async function slowCreate(env: Record<string, string> = {}) {
+        const stub = stubs({ ...user.env, FAKE_CLUSTERS: "", FAKE_CREATE_SECONDS: "30", ...env });
+        const child = spawn("/bin/sh", ["-c", kindCreateScript(cluster)], { env: stub.env, stdio: ["pipe", "ignore", "ignore"] });
+        child.stdin.end(config);
+        const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+        const log = (): string => (fs.existsSync(stub.log) ? fs.readFileSync(stub.log, "utf8") : "");
+        for (let i = 0; i < 400 && !/^kind-create-pid \d+$/m.test(log()); i++) await new Promise((r) => setTimeout(r, 25));
+        const kindPid = Number(/^kind-create-pid (\d+)$/m.exec(log())?.[1]);
+        assert.ok(kindPid > 0, log());
+        const alive = (): boolean => {
+            try {
+                process.kill(kindPid, 0);
+                return true;
+            } catch {
+                return false;
+            }
+        };
+        /** Waits up to 10 s for the clean-up: kind create gone, the throwaway kubeconfig gone, the half-made cluster deleted. */
+        const cleanedUp = async (): Promise<void> => {
+            for (let i = 0; i < 400 && (alive() || user.leftInTmp().length > 0 || !DELETE.test(log())); i++) {
+                await new Promise((r) => setTimeout(r, 25));
+            }
+            assert.equal(alive(), false, "kind create was stopped");
+            assert.deepEqual(user.leftInTmp(), [], "the throwaway kubeconfig is gone");
+            assert.equal(throwawayPath(log(), DELETE, user.env.TMPDIR), throwawayPath(log(), CREATE, user.env.TMPDIR));
+        };
+        return { child, exited, log, alive, cleanedUp, remove: () => fs.rmSync(stub.dir, { recursive: true, force: true }) };
+    }
+
+    it("stops kind create and deletes its half-made cluster when the shell is killed outright, as pulumi-command cancels", async () => {
+        const run = await slowCreate();
+        try {
+            assert.equal(run.alive(), true);
+            assert.equal(user.leftInTmp().length, 1, "the throwaway kubeconfig exists while kind creates the cluster");
+            run.child.kill("SIGKILL");
+            await run.exited;
+            await run.cleanedUp();
+            assert.deepEqual(user.read(), { home: user.before, kubeconfig: user.before });
+        } finally {
+            run.remove();
+        }
+    });
+
+    it("stops kind create and deletes its half-made cluster when the script is terminated or interrupted", async () => {
+        for (const [signal, status] of [
+            ["SIGTERM", 143],
+            ["SIGINT", 130],
+            ["SIGHUP", 129],
+        ] as const) {
+            const run = await slowCreate();
+            try {
+                run.child.kill(signal);
+                assert.equal(await run.exited, status, signal);
+                await run.cleanedUp();
+            } finally {
+                run.remove();
+            }
+        }
+    });
+
+    it("never deletes a cluster after a kind create that failed by itself, nor one it adopted", () => {
+        const failed = runScript(kindCreateScript(cluster), { ...user.env, FAKE_CLUSTERS: "", FAKE_CREATE_FAILS: "1" }, config);
+        assert.equal(failed.status, 1);
+        assert.match(failed.stderr, /error: kind create cluster failed; see the messages above\./);
+        assert.doesNotMatch(failed.log, /kind delete cluster/);
+        assert.deepEqual(user.leftInTmp(), []);
+        const adopted = runScript(kindCreateScript(cluster), { ...user.env, FAKE_CLUSTERS: "istio-test" }, config);
+        assert.equal(adopted.status, 0, adopted.stderr);
+        assert.doesNotMatch(adopted.log, /kind delete cluster/);
+    });
+
     it("with exportKubeconfig merges the cluster into the user's kubeconfig with kind export kubeconfig, after the nodes are Ready", () => {
         const r = runScript(kindCreateScript(cluster, { exportKubeconfig: true }), { ...user.env, FAKE_CLUSTERS: "" }, config);
         assert.equal(r.status, 0, r.stderr);
@@ -533,7 +607,7 @@ describe("the kind cluster command in the program", () => {
         assert.match(dev.inputs.create, /^trap 'rm -rf "\$kind_kubeconfig_dir"' EXIT$/m);
         assert.match(
             dev.inputs.create,
-            /^ {2}printf '%s\\n' "\$config" \| kind create cluster --name 'istio-dev' --config=- --wait 0s --kubeconfig "\$kind_kubeconfig" >&2 \|\| fail 'kind create cluster failed; see the messages above\.'$/m,
+            /^ {2}printf '%s\\n' "\$config" \| kind create cluster --name 'istio-dev' --config=- --wait 0s --kubeconfig "\$kind_kubeconfig" >&2 &$/m,
         );
         assert.doesNotMatch(dev.inputs.create, /kind export kubeconfig/);
         assert.match(dev.inputs.delete, /^kind delete cluster --name 'istio-dev' --kubeconfig "\$kind_kubeconfig" >&2$/m);
