@@ -15,7 +15,7 @@ import * as path from "path";
 import { projectDefaults } from "./deploy/clusterDecision";
 import { executePlan } from "./deploy/execute";
 import { Action, ACTIONS, ENVIRONMENTS, Plan, planStack } from "./deploy/plan";
-import { realShell } from "./deploy/shell";
+import { machineShell } from "./deploy/shell";
 import { askBeforeApplying, COMMANDS, confirmation, parseCommandLine } from "./commandLine";
 import { preflight } from "./preflight";
 import { cliEnv } from "./pulumiCli";
@@ -68,7 +68,7 @@ async function main(argv: string[]): Promise<number> {
         }
     }
     if (plan.env.PULUMI_BACKEND_URL) fs.mkdirSync(plan.env.PULUMI_BACKEND_URL.replace(/^file:\/\//, ""), { recursive: true });
-    return executePlan(plan, realShell, {
+    return executePlan(plan, machineShell(root), {
         projectDefaults: projectDefaults(root),
         // Loaded only after a deploy: it evaluates the program under mocks, as npm run graph does.
         // eslint-disable-next-line @typescript-eslint/no-require-imports

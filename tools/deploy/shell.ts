@@ -1,7 +1,6 @@
 /** The machine as the executor sees it: Pulumi attached to the terminal, other commands captured. */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
-import * as path from "path";
 import type { Captured } from "./facts";
 import { runPulumi } from "./pulumiProcess";
 
@@ -17,21 +16,22 @@ export interface Shell {
     writeFile(file: string, content: string): void;
 }
 
-/** This machine. */
-export const realShell: Shell = {
-    run: (argv, env) =>
-        runPulumi(argv, { env: { ...process.env, ...env }, cwd: path.resolve(__dirname, ".."), log: (line) => console.error(line) }),
-    capture(argv, env) {
-        const r = spawnSync(argv[0], argv.slice(1), {
-            encoding: "utf8",
-            env: { ...process.env, ...env },
-            cwd: path.resolve(__dirname, ".."),
-            maxBuffer: 256 * 1024 * 1024,
-        });
-        const missing = (r.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT";
-        return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "", missing };
-    },
-    log: (line) => console.error(line),
-    readFile: (file) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined),
-    writeFile: (file, content) => fs.writeFileSync(file, content),
-};
+/** This machine, running every command in the project's `root` (where Pulumi.yaml is). */
+export function machineShell(root: string): Shell {
+    return {
+        run: (argv, env) => runPulumi(argv, { env: { ...process.env, ...env }, cwd: root, log: (line) => console.error(line) }),
+        capture(argv, env) {
+            const r = spawnSync(argv[0], argv.slice(1), {
+                encoding: "utf8",
+                env: { ...process.env, ...env },
+                cwd: root,
+                maxBuffer: 256 * 1024 * 1024,
+            });
+            const missing = (r.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT";
+            return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "", missing };
+        },
+        log: (line) => console.error(line),
+        readFile: (file) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined),
+        writeFile: (file, content) => fs.writeFileSync(file, content),
+    };
+}
