@@ -428,3 +428,30 @@ export function inputValue(value: unknown): { value: unknown; secret: boolean } 
     }
     return { value, secret: false };
 }
+
+/**
+ * Runs index.ts like {@link runStack}, but with another pin record in place of components/versions.ts'
+ * PINS: every module of the program is loaded afresh, its versions module with `pins`, and the
+ * modules the rest of the tests use are put back afterwards. Only what reads PINS at use or at load
+ * sees the record; the aliases versions.ts derives at load (KIND_VERSION, PULUMI_CLI_VERSION) keep
+ * the real pins.
+ */
+export async function runStackWithPins(
+    env: string,
+    pins: import("../components/versions").Pins,
+    extra: Record<string, unknown> = {},
+): Promise<Run> {
+    const own = (file: string): boolean =>
+        file.startsWith(path.join(ROOT, "components") + path.sep) || file === require.resolve("../index");
+    const saved = new Map(Object.entries(require.cache).filter(([file]) => own(file)));
+    for (const file of saved.keys()) delete require.cache[file];
+    try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const fresh = require("../components/versions") as { PINS: Record<string, unknown> };
+        Object.assign(fresh.PINS, pins);
+        return await runStack(env, extra);
+    } finally {
+        for (const file of Object.keys(require.cache).filter(own)) delete require.cache[file];
+        for (const [file, mod] of saved) require.cache[file] = mod;
+    }
+}

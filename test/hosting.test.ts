@@ -3,17 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
 import { ROOT } from "./harness";
-
-/**
- * Istio's GCP hosting, retired after the outage test of 2026-12-08/09 (Istio 1.31 upgrade notes,
- * "Deprecation of GCP infrastructure and hosting"). Spelled in parts so that this file does not
- * name them itself.
- */
-const RETIRED = [
-    ["istio-release", "storage", "googleapis", "com"].join("."),
-    ["gcr", "io"].join(".") + "/istio-release",
-    ["registry", "istio", "io"].join("."),
-];
+import { RETIRED_HOSTS as RETIRED } from "./retiredHosts";
 
 /** The docs that explain the move to users of existing stacks, and so name the old hosts. */
 const EXPLAINS_THE_MOVE = new Set(["CHANGELOG.md", "docs/operations.md"]);
