@@ -413,6 +413,14 @@ export async function runStack(
     );
 }
 
+/** The outputs of a run that the next deployment reads back (what istio's revisions depend on). */
+export async function lastOutputsOf(run: Run): Promise<Record<string, unknown>> {
+    const out: Record<string, unknown> = {};
+    for (const name of ["istioRevisions", "istioVersion", "istioRevisionTag"])
+        out[name] = (await resolve(run.outputs[name] as never)).value;
+    return out;
+}
+
 /** The name the program's StackReference to itself reads, under the mocks. */
 export function selfStack(env: string): string {
     return `organization/${PROJECT}/${env}`;
@@ -440,6 +448,7 @@ export async function runStackWithPins(
     env: string,
     pins: import("../components/versions").Pins,
     extra: Record<string, unknown> = {},
+    options: Parameters<typeof runStack>[2] = {},
 ): Promise<Run> {
     const own = (file: string): boolean =>
         file.startsWith(path.join(ROOT, "components") + path.sep) || file === require.resolve("../index");
@@ -449,7 +458,7 @@ export async function runStackWithPins(
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const fresh = require("../components/versions") as { PINS: Record<string, unknown> };
         Object.assign(fresh.PINS, pins);
-        return await runStack(env, extra);
+        return await runStack(env, extra, options);
     } finally {
         for (const file of Object.keys(require.cache).filter(own)) delete require.cache[file];
         for (const [file, mod] of saved) require.cache[file] = mod;
