@@ -110,6 +110,17 @@ export const COMMANDS = {
         flags: [{ name: "--mermaid", description: "bare Mermaid instead of Markdown" }],
         details: ["Needs no cluster, no Pulumi CLI and no state."],
     },
+    cache: {
+        script: "cache",
+        summary: "show or remove the image caches of the kind stacks on this machine: npm run cache -- status | prune",
+        env: undefined,
+        flags: [],
+        details: [
+            "status  what each cache holds (blobs, size, repositories) and what it fetched from upstream since it started.",
+            "prune   remove every cache container and its volume; the next re-creation of a cluster (pulumi destroy, then pulumi up) makes them again.",
+            "The caches are shared by every kind stack here and kept by pulumi destroy. Only what carries their label is touched.",
+        ],
+    },
     "config-reference": {
         script: "config-reference",
         summary: "regenerate the configuration reference in docs/configuration.md from the schemas",

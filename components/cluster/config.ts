@@ -125,7 +125,7 @@ const registryHost = () =>
 const imageCacheSection = section({
     enabled: bool(
         true,
-        "run a pull-through cache per upstream registry (a `registry` container with a named volume, shared by every stack on this machine) that the nodes pull through first; `pulumi destroy` leaves the caches in place (see Image caches in docs/operations.md)",
+        "run a pull-through cache per upstream registry (a `registry` container with a named volume, shared by every stack on this machine) that the nodes pull through first; `pulumi destroy` leaves the caches in place, `npm run cache -- prune` removes them",
     ),
     registries: doc(
         list(registryHost(), "must be a list of registry hosts")

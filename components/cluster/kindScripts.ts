@@ -235,10 +235,10 @@ export function kindCreateScript(spec: KindClusterSpec, options: KindKubeconfigO
             `if docker inspect --type container ${container} >/dev/null 2>&1; then`,
             // kind's recipe (site/static/examples/kind-with-registry.sh): connect once the network exists, if not yet connected.
             `  if [ "$(docker inspect --type container --format "{{json (index .NetworkSettings.Networks \\"$kind_network\\")}}" ${container})" = null ]; then`,
-            `    docker network connect "$kind_network" ${container} >&2 || ${failWith(`could not connect the image cache ${c.container} to kind's Docker network (see Docker's message above). Remove the cache (docker rm -f ${c.container}) and run pulumi up again, or switch the cache off: pulumi config set --path kind.imageCache.enabled false`)}`,
+            `    docker network connect "$kind_network" ${container} >&2 || ${failWith(`could not connect the image cache ${c.container} to kind's Docker network (see Docker's message above). Remove the caches with npm run cache -- prune and run pulumi up again, or switch the cache off: pulumi config set --path kind.imageCache.enabled false`)}`,
             `  fi`,
             `else`,
-            `  ${sayThat(`image cache ${c.container} is gone: the nodes pull ${c.registry} images from upstream until it is back (pulumi destroy, then pulumi up, makes it again).`)}`,
+            `  ${sayThat(`image cache ${c.container} is gone (npm run cache -- prune?): the nodes pull ${c.registry} images from upstream until it is back (pulumi destroy, then pulumi up, makes it again).`)}`,
             `fi`,
         ];
     });

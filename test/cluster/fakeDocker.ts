@@ -55,6 +55,9 @@ const render = (format, labels, extra) => {
   if (net) return extra.networks.includes(net[1]) ? '{"NetworkID":"n1"}' : "null";
   return JSON.stringify(extra);
 };
+// A --format of docker ps or docker volume ls: {{.Field}} and {{.Label "key"}}.
+const row = (format, fields, labels) =>
+  format.replace(/\{\{\.Label "([^"]+)"\}\}/g, (_, k) => labels[k] ?? "").replace(/\{\{\.(\w+)\}\}/g, (_, f) => fields[f] ?? "");
 const [cmd, ...rest] = argv;
 if (cmd === "info") process.exit(process.env.FAKE_DOCKER_DOWN === "1" ? 1 : 0);
 if (cmd === "inspect") {
@@ -86,7 +89,8 @@ if (cmd === "volume") {
   if (sub === "ls") {
     const filter = flag(args, "--filter") ?? "";
     const want = filter.startsWith("label=") ? filter.slice(6) : undefined;
-    for (const [n, v] of Object.entries(state.volumes)) if (!want || want in v.labels) out(n);
+    const format = flag(args, "--format") ?? "{{.Name}}";
+    for (const [n, v] of Object.entries(state.volumes)) if (!want || want in v.labels) out(row(format, { Name: n }, v.labels));
     process.exit(0);
   }
 }
@@ -106,7 +110,11 @@ if (cmd === "run") {
   state.containers[name] = c;
   save(); out("0123456789ab"); process.exit(0);
 }
-if (cmd === "rm") { for (const n of rest.filter((a) => !a.startsWith("-"))) delete state.containers[n]; save(); process.exit(0); }
+if (cmd === "rm") {
+  if (process.env.FAKE_DOCKER_FAIL_RM === "1") die("Error response from daemon: cannot remove container");
+  for (const n of rest.filter((a) => !a.startsWith("-"))) delete state.containers[n];
+  save(); process.exit(0);
+}
 if (cmd === "start") { const c = state.containers[rest[0]]; if (!c) die("Error: No such container: " + rest[0]); c.running = true; save(); process.exit(0); }
 if (cmd === "network" && rest[0] === "connect") {
   if (process.env.FAKE_DOCKER_NO_NETWORK === rest[1]) die("Error response from daemon: network " + rest[1] + " not found");
@@ -115,7 +123,9 @@ if (cmd === "network" && rest[0] === "connect") {
 if (cmd === "ps") {
   const filter = flag(rest, "--filter") ?? "";
   const want = filter.startsWith("label=") ? filter.slice(6) : undefined;
-  for (const [n, c] of Object.entries(state.containers)) if (!want || want in c.labels) out(n);
+  const format = flag(rest, "--format") ?? "{{.Names}}";
+  for (const [n, c] of Object.entries(state.containers))
+    if (!want || want in c.labels) out(row(format, { Names: n, State: c.running ? "running" : "exited" }, c.labels));
   process.exit(0);
 }
 if (cmd === "logs") { const c = state.containers[rest[rest.length - 1]]; if (!c) die("Error: No such container"); for (const l of c.logs ?? []) out(l); process.exit(0); }

@@ -354,7 +354,7 @@ describe("the kind create script and the image caches", function () {
         assert.equal(r.status, 0, r.stderr);
         assert.match(
             r.stderr,
-            /image cache istio-mesh-cache-docker-io is gone: the nodes pull docker\.io images from upstream until it is back/,
+            /image cache istio-mesh-cache-docker-io is gone \(npm run cache -- prune\?\): the nodes pull docker\.io images from upstream until it is back/,
         );
         assert.deepEqual(
             docker.callsOf("network", "connect").map((c) => c.argv[3]),

@@ -7,6 +7,7 @@ import type { KubeApi } from "../../components/probe";
 import type { PredictedPath } from "../timing";
 import { ClusterDecision, clusterTarget, ClusterTarget, decideCluster, PreAction } from "./clusterDecision";
 import { dockerState, kindClusterUrn, kindState, stateResources } from "./facts";
+import { decideLocks, parseLock } from "./locks";
 import { clearPendingArgv } from "./pendingCreates";
 import { NPM_SCRIPT, Plan, refreshArgv, Step } from "./plan";
 import { resolvePendingCreates } from "./recovery";
@@ -44,6 +45,24 @@ export async function executePlan(
                 shell.log(`> ${step.argv.join(" ")}`);
                 const s = await shell.run(step.argv, plan.env);
                 if (s !== 0) return s;
+                break;
+            }
+            case "lock-check": {
+                const locks = step.dirs.flatMap((dir) => shell.jsonFiles(dir)).map((f) => parseLock(f, shell.readFile(f) ?? ""));
+                const decision = decideLocks(
+                    locks,
+                    { hostname: shell.hostname(), alive: (pid) => shell.pidAlive(pid) },
+                    plan.stack,
+                    `npm run ${NPM_SCRIPT[plan.action]} -- ${plan.stack}`,
+                );
+                if (decision.kind === "held") {
+                    shell.log(`error: ${decision.message}`);
+                    return 1;
+                }
+                if (decision.kind === "stale") {
+                    shell.log(decision.message);
+                    for (const f of decision.files) shell.removeFile(f);
+                }
                 break;
             }
             case "cluster-check": {

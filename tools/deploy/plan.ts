@@ -3,6 +3,7 @@
  * backend, the files it needs, and its steps in order. Pure: tools/deploy/execute.ts runs it.
  */
 import * as path from "path";
+import { lockDirs } from "./locks";
 
 /** A Pulumi command the developer commands run: `npm run deploy` is `up`. */
 export type Action = "up" | "destroy" | "preview" | "refresh";
@@ -11,6 +12,9 @@ export const ACTIONS: readonly Action[] = ["up", "preview", "refresh", "destroy"
 /** The committed environments, one Pulumi.<env>.yaml each. */
 export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
 
+/** The project's name in Pulumi.yaml: a file backend keeps its stacks under it. */
+export const PROJECT = "istio-mesh";
+
 /** The npm script that runs each action, for messages. */
 export const NPM_SCRIPT: Record<Action, string> = { up: "deploy", preview: "preview", refresh: "refresh", destroy: "destroy" };
 
@@ -18,6 +22,8 @@ export const NPM_SCRIPT: Record<Action, string> = { up: "deploy", preview: "prev
 export type Step =
     /** Run a command; stop when it fails. */
     | { readonly kind: "command"; readonly argv: readonly string[] }
+    /** On a file backend: remove the stack's locks when they are stale, stop when one may be live (tools/deploy/locks.ts). */
+    | { readonly kind: "lock-check"; readonly dirs: readonly string[] }
     /**
      * Read the stack's clusterMode and clusterName (`configArgv`); for a kind stack, check Docker,
      * kind and the cluster, and let {@link decideCluster} stop the command or add a refresh before it.
@@ -86,8 +92,10 @@ export function planStack(
     };
     // Whatever else prepares the action goes after the cluster check, which must come before
     // anything that refreshes, and before the action.
+    const locks = lockDirs(processEnv.PULUMI_BACKEND_URL ?? env.PULUMI_BACKEND_URL, PROJECT, stack);
     const steps: Step[] = [
         { kind: "command", argv: ["pulumi", "stack", "select", "--create", stack] },
+        ...(locks.length > 0 ? [{ kind: "lock-check" as const, dirs: locks }] : []),
         { kind: "cluster-check", configArgv: ["pulumi", "config", "--json", "--stack", stack], exportArgv },
         ...(action === "up" ? [{ kind: "pending-creates" as const, exportArgv: [...exportArgv, "--show-secrets"] }] : []),
         { kind: "action", argv: run[action] },

@@ -1,6 +1,8 @@
 /** The machine as the executor sees it: Pulumi attached to the terminal, other commands captured. */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import type { Captured } from "./facts";
 import { runPulumi } from "./pulumiProcess";
 
@@ -14,6 +16,13 @@ export interface Shell {
     log(line: string): void;
     readFile(file: string): string | undefined;
     writeFile(file: string, content: string): void;
+    /** The paths of the `.json` files in a folder; none when it does not exist. */
+    jsonFiles(dir: string): string[];
+    removeFile(file: string): void;
+    /** This machine's name, as a Pulumi lock records it (Go's os.Hostname). */
+    hostname(): string;
+    /** Whether a process of this pid runs on this machine. */
+    pidAlive(pid: number): boolean;
 }
 
 /** This machine, running every command in the project's `root` (where Pulumi.yaml is). */
@@ -33,5 +42,23 @@ export function machineShell(root: string): Shell {
         log: (line) => console.error(line),
         readFile: (file) => (fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined),
         writeFile: (file, content) => fs.writeFileSync(file, content),
+        jsonFiles: (dir) =>
+            fs.existsSync(dir)
+                ? fs
+                      .readdirSync(dir)
+                      .filter((f) => f.endsWith(".json"))
+                      .map((f) => path.join(dir, f))
+                : [],
+        removeFile: (file) => fs.rmSync(file, { force: true }),
+        hostname: () => os.hostname(),
+        pidAlive: (pid) => {
+            try {
+                process.kill(pid, 0);
+                return true;
+            } catch (e) {
+                // EPERM: it runs, as another user.
+                return (e as NodeJS.ErrnoException).code === "EPERM";
+            }
+        },
     };
 }

@@ -8,8 +8,9 @@ import { DEV_KIND_CLUSTER_URN, fixtureText } from "../../eventFixtures";
 
 describe("running a command's steps", () => {
     /** A machine whose commands answer from a table; records what ran. */
-    function fakeShell(answers: Record<string, Captured>, files: Record<string, string> = {}) {
+    function fakeShell(answers: Record<string, Captured>, files: Record<string, string> = {}, alive: readonly number[] = []) {
         const ran: string[] = [];
+        const removed: string[] = [];
         const captured: string[] = [];
         const logs: string[] = [];
         const written: Record<string, string> = {};
@@ -28,8 +29,15 @@ describe("running a command's steps", () => {
             log: (line) => logs.push(line),
             readFile: (f) => files[f],
             writeFile: (f, content) => void (written[f] = content),
+            jsonFiles: (dir) => Object.keys(files).filter((f) => f.startsWith(`${dir}/`) && f.endsWith(".json")),
+            removeFile: (f) => {
+                removed.push(f);
+                delete files[f];
+            },
+            hostname: () => "laptop",
+            pidAlive: (pid) => alive.includes(pid),
         };
-        return { shell, ran, captured, logs, written };
+        return { shell, ran, captured, logs, written, removed };
     }
     const ok = (stdout: string): Captured => ({ status: 0, stdout, stderr: "", missing: false });
     const kindConfig = (name: string): Captured =>
@@ -41,6 +49,62 @@ describe("running a command's steps", () => {
         );
     const defaults = { projectDefaults: { clusterMode: "kind", clusterName: "istio-mesh" } };
     const state = ok(fixtureText("dev-state.json.gz"));
+
+    const LOCKS = "/p/.pulumi-state/.pulumi/locks/organization/istio-mesh/dev";
+    const lock = (pid: number, hostname = "laptop"): string =>
+        JSON.stringify({ pid, username: "ana", hostname, timestamp: "2026-12-03T06:00:00Z" });
+    const upAnswers = {
+        "pulumi config --json --stack dev": kindConfig("istio-dev"),
+        "docker info": ok(""),
+        "kind get clusters": ok("istio-dev\n"),
+        "pulumi stack export --stack dev": state,
+        "pulumi stack export --stack dev --show-secrets": state,
+    };
+
+    it("removes the lock a killed Pulumi left on the stack, and only that, then deploys", async () => {
+        const files = {
+            [`${LOCKS}/0b5e.json`]: lock(4242),
+            "/p/.pulumi-state/.pulumi/locks/organization/istio-mesh/staging/1a.json": lock(4242),
+        };
+        const f = fakeShell(upAnswers, files);
+        const code = await executePlan(
+            planStack("up", "dev", {}, "/p", () => "x"),
+            f.shell,
+            defaults,
+        );
+        assert.equal(code, 0, f.logs.join("\n"));
+        assert.deepEqual(f.removed, [`${LOCKS}/0b5e.json`], "another stack's lock is not touched");
+        assert.match(
+            f.logs.join("\n"),
+            /stack dev is locked by ana@laptop \(pid 4242, at 2026-12-03T06:00:00Z\), which no longer runs on this machine \(killed or crashed\): removing its lock\./,
+        );
+        assert.equal(f.ran[1], "pulumi up --yes --stack dev --event-log /p/.pulumi-state/dev.events.jsonl");
+    });
+
+    it("stops, removing nothing, while the Pulumi that holds the lock still runs or ran on another machine", async () => {
+        for (const [content, alive, reason] of [
+            [
+                lock(4242),
+                [4242],
+                /locked by ana@laptop \(pid 4242, at 2026-12-03T06:00:00Z\), which still runs on this machine: wait for it to end/,
+            ],
+            [lock(4242, "ci-runner"), [], /locked by ana@ci-runner \(pid 4242, at .*\), on another machine: wait for that run to end/],
+            ["{not json", [], /stack dev is locked \(.*0b5e\.json\), and the lock does not say by whom/],
+        ] as const) {
+            const f = fakeShell(upAnswers, { [`${LOCKS}/0b5e.json`]: content }, alive);
+            const code = await executePlan(
+                planStack("up", "dev", {}, "/p", () => "x"),
+                f.shell,
+                defaults,
+            );
+            assert.equal(code, 1);
+            assert.deepEqual(f.removed, []);
+            assert.deepEqual(f.ran, ["pulumi stack select --create dev"]);
+            const out = f.logs.join("\n");
+            assert.match(out, reason);
+            assert.match(out, /pulumi cancel --yes --stack dev, then run npm run deploy -- dev again\./);
+        }
+    });
 
     it("destroys a stack whose kind cluster is gone by refreshing first", async () => {
         const f = fakeShell({
