@@ -16,6 +16,9 @@ import {
     kubeContextSchema,
     existingCluster,
     ExistingSettings,
+    ImageCacheCredentials,
+    imageCacheCredentials,
+    imageCacheCredentialsSchema,
     KindSettings,
     kindSchema,
     noExistingClusterOnKind,
@@ -39,6 +42,8 @@ export interface StackConfig {
     readonly clusterMode: ClusterMode;
     readonly clusterName: string;
     readonly kind?: KindSettings;
+    /** The image caches' upstream credentials, on kind when set. */
+    readonly imageCacheCredentials?: ImageCacheCredentials;
     readonly existing?: ExistingSettings;
     readonly istio: IstioSettings;
     readonly bookinfo: BookinfoSettings;
@@ -76,6 +81,7 @@ export interface RawConfig {
     readonly verifyDeployment?: string;
     readonly ingressTlsCert?: SecretInput;
     readonly ingressTlsKey?: SecretInput;
+    readonly imageCacheCredentials?: SecretInput;
     readonly kind?: unknown;
     readonly istio?: unknown;
     readonly bookinfo?: unknown;
@@ -99,6 +105,7 @@ export const SETTINGS = {
     verifyDeployment: verifyDeploymentSchema,
     ingressTlsCert: ingressTlsCertSchema,
     ingressTlsKey: ingressTlsKeySchema,
+    imageCacheCredentials: imageCacheCredentialsSchema,
     kind: kindSchema,
     istio: istioSchema(),
     bookinfo: bookinfoSchema,
@@ -273,6 +280,7 @@ export function validateConfig(raw: RawConfig, fileExists: (file: string) => boo
         ["kubeconfig", raw.kubeconfig],
         ["ingressTlsCert", raw.ingressTlsCert],
         ["ingressTlsKey", raw.ingressTlsKey],
+        ["imageCacheCredentials", raw.imageCacheCredentials],
     ] as const) {
         if (input && !input.secret) {
             p.add(
@@ -292,6 +300,17 @@ export function validateConfig(raw: RawConfig, fileExists: (file: string) => boo
     } else {
         kind = p.parse(kindSchema, section(raw.kind), "kind");
         noExistingClusterOnKind(p, raw.kubeconfig !== undefined, raw.kubeContext !== undefined && raw.kubeContext !== "");
+    }
+    // Checked against the caches once the kind section parsed; offline (encrypted) only counted as set.
+    const credentials = raw.imageCacheCredentials;
+    let cacheCredentials: ImageCacheCredentials | undefined;
+    if (credentials?.secret && !credentials.encrypted && (clusterMode === "existing" || kind)) {
+        const cache = kind?.imageCache;
+        const cached =
+            cache?.enabled === true ? cache.registries.filter((r) => !kind!.registryMirrors.some((m) => m.registry === r)) : undefined;
+        const why =
+            clusterMode === "existing" ? `clusterMode is "existing", which has no image caches` : "kind.imageCache.enabled is false";
+        cacheCredentials = imageCacheCredentials(p, credentials.value, cached, why);
     }
     const istioSchemaHere = istioSchema(fileExists);
     const istioSection = p.parse(istioSchemaHere, section(raw.istio), "istio");
@@ -338,6 +357,7 @@ export function validateConfig(raw: RawConfig, fileExists: (file: string) => boo
         clusterMode,
         clusterName,
         kind,
+        imageCacheCredentials: cacheCredentials,
         existing,
         istio,
         bookinfo,
@@ -407,6 +427,7 @@ export function loadConfig(): StackConfig {
         verifyDeployment: cfg.get("verifyDeployment"),
         ingressTlsCert: secretInput("ingressTlsCert"),
         ingressTlsKey: secretInput("ingressTlsKey"),
+        imageCacheCredentials: secretInput("imageCacheCredentials"),
         kind: object("kind"),
         istio: object("istio"),
         bookinfo: object("bookinfo"),
