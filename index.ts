@@ -127,6 +127,7 @@ export = async (): Promise<MeshStackOutputValues> => {
                   ingressUrl: mesh.ingressUrl,
                   clusterReady: cluster.ready,
                   revision: mesh.revisionTag ? { tag: mesh.revisionTag, revision: mesh.activeRevision } : undefined,
+                  istioVersion: mesh.activeVersion,
               },
               { providers },
           )

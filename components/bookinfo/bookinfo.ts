@@ -44,6 +44,8 @@ export interface BookinfoArgs {
      * Deployments restart when the revision changes. @default none (an istiod upgraded in place)
      */
     readonly revision?: { readonly tag: string; readonly revision: string };
+    /** The Istio version the workloads' proxies run (the default tag's, or the pin in place). @default the pin */
+    readonly istioVersion?: string;
 }
 
 /**
@@ -118,7 +120,7 @@ export class Bookinfo extends pulumi.ComponentResource {
             [...(args.clusterReady ?? [])],
         );
         const inNs = [ns];
-        const workloads = workloadManifests(mode, { replicas: b.replicas, revision: args.revision?.revision });
+        const workloads = workloadManifests(mode, { replicas: b.replicas, revision: args.revision?.revision, version: args.istioVersion });
         const accounts = new Map<string, pulumi.Resource>();
         for (const m of workloads.filter((w) => w.kind === "ServiceAccount")) accounts.set(m.metadata.name, early(m, inNs));
         // Services wait with the workloads: Pulumi waits for their endpoints, which come with the pods.

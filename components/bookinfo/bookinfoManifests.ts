@@ -132,6 +132,8 @@ export interface WorkloadOptions {
      * moves. @default none (an istiod upgraded in place)
      */
     readonly revision?: string;
+    /** The Istio version the proxies run: the default tag's, or the pin in place. @default the pin */
+    readonly version?: string;
 }
 
 /** ServiceAccounts, Services (plus per-version Services), Deployments and their disruption budgets for the data plane mode. */
@@ -187,10 +189,24 @@ function scrapeAnnotations(w: Workload, mode: MeshMode): Record<string, string> 
     return { "prometheus.io/scrape": "true", "prometheus.io/port": "9080", "prometheus.io/path": "/metrics" };
 }
 
+/**
+ * The pod annotation that carries the Istio version in sidecar mode. A sidecar keeps the proxy it
+ * was injected with until its pod is replaced (Istio's "Upgrade with Helm": restart the workloads
+ * after the control plane), so a new Istio pin changes the pod template and rolls Bookinfo, after
+ * the readiness gate, onto the upgraded istiod's proxy. Ambient pods have no proxy of their own.
+ */
+export const PROXY_VERSION_ANNOTATION = "istio-mesh.dev/istio-version";
+
 function deployment(w: Workload, mode: MeshMode, options: WorkloadOptions): Manifest {
-    const revision = mode === "sidecar" && options.revision !== undefined ? { [PROXY_REVISION_ANNOTATION]: options.revision } : undefined;
     const scrape = scrapeAnnotations(w, mode);
-    const annotations = scrape || revision ? { ...scrape, ...revision } : undefined;
+    const proxy =
+        mode === "sidecar"
+            ? {
+                  [PROXY_VERSION_ANNOTATION]: options.version ?? PINS.istio.version,
+                  ...(options.revision !== undefined ? { [PROXY_REVISION_ANNOTATION]: options.revision } : {}),
+              }
+            : undefined;
+    const annotations = scrape || proxy ? { ...scrape, ...proxy } : undefined;
     const labels = { app: w.app, version: w.version };
     const isReviews = w.app === "reviews";
     const volumeMounts =

@@ -131,6 +131,8 @@ export class IstioMesh extends pulumi.ComponentResource {
     public readonly ingressUrl: pulumi.Output<string>;
     /** The revision the stack's workloads run on: the default tag's, or `default` for an istiod upgraded in place. */
     public readonly activeRevision: string;
+    /** The Istio version of that revision. */
+    public readonly activeVersion: string;
     /** The revision tag the stack's namespaces select (`istio.io/rev`); none when istiod is upgraded in place. */
     public readonly revisionTag?: string;
     /** What this deployment installs, for the `istioRevisions` output the next deployment reads back. */
@@ -418,6 +420,7 @@ export class IstioMesh extends pulumi.ComponentResource {
 
         this.version = pulumi.output(plan.active.version);
         this.activeRevision = plan.active.revision;
+        this.activeVersion = plan.active.version;
         this.revisionTag = revisioned ? DEFAULT_TAG : undefined;
         this.installedRevisions = pulumi.output(recordedRevisions(plan));
         this.istiodReleases = istiods;
