@@ -51,6 +51,17 @@ export interface MeshStackOutputs {
     readonly headlampUrl?: string;
     /** Token that logs in to Headlamp as its dedicated service account. Secret. Absent when Headlamp is off. */
     readonly headlampToken?: string;
+    /**
+     * Every istiod installed: `{revision, version}`, revision `default` for one installed without a
+     * revision. The stack reads it back on its next deployment, so that no revision is dropped
+     * until it is retired (docs/operations.md, Upgrading Istio).
+     */
+    readonly istioRevisions: readonly { readonly revision: string; readonly version: string }[];
+    /**
+     * The revision tag the stack's namespaces select: label a namespace `istio.io/rev=<tag>` to put
+     * its pods on it (and restart them when it moves). Empty when istiod is upgraded in place.
+     */
+    readonly istioRevisionTag: string;
 }
 
 /** Every output as a consumer reads it: one Output per name, optional ones possibly resolving to undefined. */
@@ -72,12 +83,15 @@ export type MeshStackProgramOutputs = {
         : pulumi.Output<MeshStackOutputs[K]>;
 };
 
+/** What the program returns: the outputs of the features that are on. */
+export type PresentOutputs = Partial<Record<keyof MeshStackOutputs, pulumi.Output<unknown>>>;
+
 /**
  * The outputs the stack exports: those of the features that are on. One left undefined would be
  * exported as nothing under its name, and the runtime warns about each ("Undefined value (<name>)
  * will not show as a stack output", sdk/nodejs/runtime/stack.ts, massage): the contract says absent.
  */
-export function presentOutputs(outputs: MeshStackProgramOutputs): Partial<Record<keyof MeshStackOutputs, pulumi.Output<unknown>>> {
+export function presentOutputs(outputs: MeshStackProgramOutputs): PresentOutputs {
     return Object.fromEntries(Object.entries(outputs).filter(([, v]) => v !== undefined));
 }
 
@@ -99,6 +113,8 @@ const NAMES: Record<keyof MeshStackOutputs, true> = {
     kialiToken: true,
     headlampUrl: true,
     headlampToken: true,
+    istioRevisions: true,
+    istioRevisionTag: true,
 };
 
 /** Every output name of the contract. */
