@@ -16,6 +16,9 @@ import {
     kubeContextSchema,
     existingCluster,
     ExistingSettings,
+    ImageCacheCredentials,
+    imageCacheCredentials,
+    imageCacheCredentialsSchema,
     KindSettings,
     kindSchema,
     noExistingClusterOnKind,
@@ -38,6 +41,8 @@ export interface StackConfig {
     readonly clusterMode: ClusterMode;
     readonly clusterName: string;
     readonly kind?: KindSettings;
+    /** The image caches' upstream credentials, on kind when set. */
+    readonly imageCacheCredentials?: ImageCacheCredentials;
     readonly existing?: ExistingSettings;
     readonly istio: IstioSettings;
     readonly bookinfo: BookinfoSettings;
@@ -75,6 +80,7 @@ export interface RawConfig {
     readonly verifyDeployment?: string;
     readonly ingressTlsCert?: SecretInput;
     readonly ingressTlsKey?: SecretInput;
+    readonly imageCacheCredentials?: SecretInput;
     readonly kind?: unknown;
     readonly istio?: unknown;
     readonly bookinfo?: unknown;
@@ -98,6 +104,7 @@ export const SETTINGS = {
     verifyDeployment: verifyDeploymentSchema,
     ingressTlsCert: ingressTlsCertSchema,
     ingressTlsKey: ingressTlsKeySchema,
+    imageCacheCredentials: imageCacheCredentialsSchema,
     kind: kindSchema,
     istio: istioSchema(),
     bookinfo: bookinfoSchema,
@@ -260,6 +267,7 @@ export function validateConfig(raw: RawConfig, fileExists: (file: string) => boo
         ["kubeconfig", raw.kubeconfig],
         ["ingressTlsCert", raw.ingressTlsCert],
         ["ingressTlsKey", raw.ingressTlsKey],
+        ["imageCacheCredentials", raw.imageCacheCredentials],
     ] as const) {
         if (input && !input.secret) {
             p.add(
@@ -279,6 +287,17 @@ export function validateConfig(raw: RawConfig, fileExists: (file: string) => boo
     } else {
         kind = p.parse(kindSchema, section(raw.kind), "kind");
         noExistingClusterOnKind(p, raw.kubeconfig !== undefined, raw.kubeContext !== undefined && raw.kubeContext !== "");
+    }
+    // Checked against the caches once the kind section parsed; offline (encrypted) only counted as set.
+    const credentials = raw.imageCacheCredentials;
+    let cacheCredentials: ImageCacheCredentials | undefined;
+    if (credentials?.secret && !credentials.encrypted && (clusterMode === "existing" || kind)) {
+        const cache = kind?.imageCache;
+        const cached =
+            cache?.enabled === true ? cache.registries.filter((r) => !kind!.registryMirrors.some((m) => m.registry === r)) : undefined;
+        const why =
+            clusterMode === "existing" ? `clusterMode is "existing", which has no image caches` : "kind.imageCache.enabled is false";
+        cacheCredentials = imageCacheCredentials(p, credentials.value, cached, why);
     }
     const istioSchemaHere = istioSchema(fileExists);
     const istioSection = p.parse(istioSchemaHere, section(raw.istio), "istio");
@@ -313,6 +332,7 @@ export function validateConfig(raw: RawConfig, fileExists: (file: string) => boo
         clusterMode,
         clusterName,
         kind,
+        imageCacheCredentials: cacheCredentials,
         existing,
         istio,
         bookinfo,
@@ -382,6 +402,7 @@ export function loadConfig(): StackConfig {
         verifyDeployment: cfg.get("verifyDeployment"),
         ingressTlsCert: secretInput("ingressTlsCert"),
         ingressTlsKey: secretInput("ingressTlsKey"),
+        imageCacheCredentials: secretInput("imageCacheCredentials"),
         kind: object("kind"),
         istio: object("istio"),
         bookinfo: object("bookinfo"),

@@ -360,6 +360,7 @@ export function rawConfigFor(env: string, extra: Record<string, unknown> = {}): 
         verifyDeployment: s("verifyDeployment"),
         ingressTlsCert: secret("ingressTlsCert"),
         ingressTlsKey: secret("ingressTlsKey"),
+        imageCacheCredentials: secret("imageCacheCredentials"),
         kind: get("kind"),
         istio: get("istio"),
         bookinfo: get("bookinfo"),
@@ -387,7 +388,7 @@ export async function runStack(
     options: { preview?: boolean; secretKeys?: string[] } = {},
 ): Promise<Run> {
     const config = asRuntimeConfig(stackConfig(env, extra));
-    const secretKeys = options.secretKeys ?? Object.keys(extra).filter((k) => /kubeconfig|Tls/.test(k));
+    const secretKeys = options.secretKeys ?? Object.keys(extra).filter((k) => /kubeconfig|Tls|Credentials/.test(k));
     return runProgram(
         () => {
             const entry = require.resolve("../index");

@@ -17,7 +17,7 @@ import { defaultKubeconfigPath } from "../components/cluster/config";
 const PROJECT = "istio-mesh";
 
 /** The keys that hold secrets, read as {@link SecretInput}. */
-type SecretKey = "kubeconfig" | "ingressTlsCert" | "ingressTlsKey";
+type SecretKey = "kubeconfig" | "ingressTlsCert" | "ingressTlsKey" | "imageCacheCredentials";
 /** The structured keys. */
 type ObjectKey = "kind" | "istio" | "bookinfo" | "observability";
 
@@ -111,6 +111,7 @@ export function rawConfigFromFiles(
         verifyDeployment: scalar("verifyDeployment"),
         ingressTlsCert: secret("ingressTlsCert"),
         ingressTlsKey: secret("ingressTlsKey"),
+        imageCacheCredentials: secret("imageCacheCredentials"),
         kind: object("kind"),
         istio: object("istio"),
         bookinfo: object("bookinfo"),

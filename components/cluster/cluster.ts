@@ -6,7 +6,7 @@ import { OwnershipPlan } from "./ownership";
 import { OwnershipCheck } from "./ownershipCheck";
 import { KindCluster } from "./kindCluster";
 import { exposedPorts, ExposedPort } from "../ports";
-import { imageCacheSpecs } from "./imageCache";
+import { credentialVariables, imageCacheSpecs } from "./imageCache";
 
 /** What every component needs to reach the cluster. */
 export interface ClusterAccess {
@@ -47,6 +47,30 @@ export function connectCluster(
         const k = cfg.kind;
         if (!k) throw new Error("clusterMode is kind but the kind settings are missing");
         ports = exposedPorts(k.hostPorts);
+        const credentials = cfg.imageCacheCredentials;
+        const caches = k.imageCache.enabled
+            ? imageCacheSpecs({
+                  registries: k.imageCache.registries,
+                  mirrored: k.registryMirrors.map((m) => m.registry),
+                  hostPorts: k.imageCache.hostPorts,
+                  listenAddress: k.listenAddress,
+                  authenticated: credentials?.registries ?? [],
+              })
+            : [];
+        // Each authenticated cache's username and password, by the variables its script reads; secret throughout.
+        const cacheEnvironment = credentials
+            ? pulumi.secret(
+                  credentials.values.apply((values) =>
+                      Object.fromEntries(
+                          caches.flatMap((c, i) => {
+                              const v = credentialVariables(i);
+                              const cred = values[c.registry];
+                              return cred ? [[v.username, cred.username] as const, [v.password, cred.password] as const] : [];
+                          }),
+                      ),
+                  ),
+              )
+            : undefined;
         kind = new KindCluster(
             "kind",
             {
@@ -59,15 +83,8 @@ export function connectCluster(
                 ports,
                 registryMirrors: k.registryMirrors,
                 preloadImages: k.preloadImages,
-                imageCaches: k.imageCache.enabled
-                    ? imageCacheSpecs({
-                          registries: k.imageCache.registries,
-                          mirrored: k.registryMirrors.map((m) => m.registry),
-                          hostPorts: k.imageCache.hostPorts,
-                          listenAddress: k.listenAddress,
-                          authenticated: [],
-                      })
-                    : [],
+                imageCaches: caches,
+                imageCacheEnvironment: cacheEnvironment,
                 exportKubeconfig: k.exportKubeconfig,
             },
             opts,

@@ -453,3 +453,73 @@ export function noExistingClusterOnKind(p: Problems, kubeconfig: boolean, kubeCo
         }
     }
 }
+
+export const imageCacheCredentialsSchema = doc(
+    z.string().optional(),
+    'kind: upstream credentials of the image caches, set with `--secret` as JSON, `{"docker.io": {"username": "me", "password": "<access token>"}}`; that cache then pulls as you (an account\'s pull limit instead of an address\'s)',
+    "(none, secret)",
+    "JSON: registry → `{username, password}`",
+);
+
+/** Upstream credentials of the image caches: which registries have them (plain), and the values (secret). */
+export interface ImageCacheCredentials {
+    /** The registries with credentials; not secret. */
+    readonly registries: readonly string[];
+    /** Username and password by registry; always secret. */
+    readonly values: pulumi.Output<Readonly<Record<string, { readonly username: string; readonly password: string }>>>;
+}
+
+/**
+ * The image caches' upstream credentials, checked against the caches the stack makes (`cached`:
+ * undefined when it makes none, with `why`). Messages never quote a value: they are credentials.
+ */
+export function imageCacheCredentials(
+    p: Problems,
+    text: string,
+    cached: readonly string[] | undefined,
+    why: string,
+): ImageCacheCredentials | undefined {
+    const fix = `Fix: pulumi config set --secret imageCacheCredentials '{"docker.io": {"username": "me", "password": "<access token>"}}' ${STACK}`;
+    if (cached === undefined) {
+        p.add(
+            `imageCacheCredentials is set but ${why} (got credentials nothing would use). Fix: pulumi config rm imageCacheCredentials ${STACK}`,
+        );
+        return undefined;
+    }
+    let parsed: unknown;
+    try {
+        parsed = parseYaml(text);
+    } catch {
+        parsed = undefined;
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+        p.add(`imageCacheCredentials must be a JSON object of registry → {username, password} (got text that is not one). ${fix}`);
+        return undefined;
+    }
+    const values: Record<string, { username: string; password: string }> = {};
+    let ok = true;
+    for (const [registry, entry] of Object.entries(parsed as Record<string, unknown>)) {
+        const e = entry as { username?: unknown; password?: unknown } | null;
+        const keys = typeof e === "object" && e !== null ? Object.keys(e) : [];
+        if (!cached.includes(registry)) {
+            p.add(
+                `imageCacheCredentials names ${show(registry)}, which has no image cache (the caches are ${show(cached)}). Fix: name one of them, or add it to kind.imageCache.registries.`,
+            );
+            ok = false;
+        } else if (
+            typeof e?.username !== "string" ||
+            e.username === "" ||
+            typeof e.password !== "string" ||
+            e.password === "" ||
+            keys.some((k) => k !== "username" && k !== "password")
+        ) {
+            p.add(
+                `imageCacheCredentials.${registry} must be {"username": ..., "password": ...} with both non-empty and nothing else (got the keys ${show(keys)}). ${fix}`,
+            );
+            ok = false;
+        } else {
+            values[registry] = { username: e.username, password: e.password };
+        }
+    }
+    return ok ? { registries: Object.keys(values), values: pulumi.secret(values) } : undefined;
+}

@@ -124,7 +124,11 @@ export function imageCacheSpecs(o: ImageCacheOptions): ImageCacheSpec[] {
         });
 }
 
-/** A digest of what a cache container is made from; a container made from anything else is recreated. */
+/**
+ * A digest of what a cache container is made from; a container made from anything else is
+ * recreated. An authenticated cache's label adds a digest of its credentials, computed in the
+ * script (they never reach the program's plain values).
+ */
 export function cacheConfigDigest(spec: ImageCacheSpec): string {
     const { image, remoteUrl, hostPort, listenAddress, authenticated } = spec;
     const json = JSON.stringify({
@@ -144,7 +148,8 @@ function runCommand(spec: ImageCacheSpec, index: number): string {
         "docker run -d --restart=always",
         `--name ${shq(spec.container)}`,
         `--label ${shq(`${CACHE_LABEL}=${spec.registry}`)}`,
-        `--label ${shq(`${CACHE_CONFIG_LABEL}=${cacheConfigDigest(spec)}`)}`,
+        // $want: the settings' digest, with the credentials' when there are any (see imageCacheScript).
+        `--label "${CACHE_CONFIG_LABEL}=$want"`,
         `-v ${shq(`${spec.volume}:${CACHE_STORAGE}`)}`,
         `-e ${shq(`REGISTRY_PROXY_REMOTEURL=${spec.remoteUrl}`)}`,
         `-e ${shq(`REGISTRY_HTTP_DEBUG_ADDR=${CACHE_DEBUG_ADDR}`)}`,
@@ -200,8 +205,11 @@ export function imageCacheScript(specs: readonly ImageCacheSpec[]): string {
     const makes = specs.flatMap((s, i) => {
         const c = shq(s.container);
         const v = shq(s.volume);
-        const digest = shq(cacheConfigDigest(s));
+        const vars = credentialVariables(i);
         return [
+            s.authenticated
+                ? `want=${shq(cacheConfigDigest(s))}-$(secret_digest ${vars.username} ${vars.password})`
+                : `want=${shq(cacheConfigDigest(s))}`,
             `if ! docker volume inspect ${v} >/dev/null 2>&1; then`,
             `  docker volume create --label ${shq(`${CACHE_LABEL}=${s.registry}`)} ${v} >/dev/null || ${failWith(
                 `could not create the Docker volume ${s.volume} for the image cache of ${s.registry} (see Docker's message above). Free disk space for Docker (docker system df), or switch the cache off: pulumi config set --path kind.imageCache.enabled false`,
@@ -209,7 +217,7 @@ export function imageCacheScript(specs: readonly ImageCacheSpec[]): string {
             `  made_volumes="$made_volumes ${s.volume}"`,
             `fi`,
             `current=$(docker inspect --type container --format '{{index .Config.Labels "${CACHE_CONFIG_LABEL}"}}' ${c} 2>/dev/null || printf '%s' absent)`,
-            `if [ "$current" != absent ] && [ "$current" != ${digest} ]; then`,
+            `if [ "$current" != absent ] && [ "$current" != "$want" ]; then`,
             `  ${sayThat(`image cache ${s.container}: its settings changed; recreating it on the same volume.`)}`,
             `  docker rm -f ${c} >/dev/null`,
             ...(s.hostPort !== undefined ? [`  ${portCheck(s)}`] : []),
@@ -232,6 +240,8 @@ export function imageCacheScript(specs: readonly ImageCacheSpec[]): string {
         ...DOCKER_PREFLIGHT,
         // Binding the port is the one check that works the same on Linux, macOS and WSL; Node is a prerequisite.
         `port_free() { node -e 'const s=require("net").createServer();s.once("error",()=>process.exit(1));s.listen(Number(process.argv[2]),process.argv[1],()=>s.close(()=>process.exit(0)))' "$1" "$2"; }`,
+        // A digest of the credentials, so that new ones recreate the cache; node reads them from its environment by name, never from its arguments.
+        `secret_digest() { node -e 'process.stdout.write(require("crypto").createHash("sha256").update(process.env[process.argv[1]] + "\\n" + process.env[process.argv[2]]).digest("hex").slice(0, 16))' "$1" "$2"; }`,
         ...checks,
         // Names are [a-z0-9-] by construction (cacheName), so the lists split on spaces safely.
         `made_containers=""`,

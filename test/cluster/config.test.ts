@@ -363,3 +363,55 @@ describe("cluster config: kind.imageCache", () => {
         ]);
     });
 });
+
+describe("cluster config: imageCacheCredentials", () => {
+    const creds = (value: unknown, extra: Record<string, unknown> = {}) =>
+        problems("dev", { [`${K}imageCacheCredentials`]: typeof value === "string" ? value : JSON.stringify(value), ...extra });
+    const FIX = `Fix: pulumi config set --secret imageCacheCredentials '{"docker.io": {"username": "me", "password": "<access token>"}}' --stack dev`;
+
+    it("keeps the credentials of a cached registry secret, and names the registries in plain text", async () => {
+        const cfg = validateConfig(
+            rawConfigFor("dev", { [`${K}imageCacheCredentials`]: JSON.stringify({ "docker.io": { username: "me", password: "tok" } }) }),
+        );
+        assert.deepEqual(cfg.imageCacheCredentials?.registries, ["docker.io"]);
+        const values = cfg.imageCacheCredentials!.values;
+        assert.equal(await pulumi.isSecret(values), true);
+        assert.equal(validateConfig(rawConfigFor("dev")).imageCacheCredentials, undefined);
+    });
+
+    it("rejects credentials that are not JSON, incomplete, or for a registry without a cache, quoting no value", () => {
+        assert.deepEqual(creds("user:pass"), [
+            `imageCacheCredentials must be a JSON object of registry → {username, password} (got text that is not one). ${FIX}`,
+        ]);
+        const found = creds({ "docker.io": { username: "alice", password: "" }, "gcr.io": { username: "a", password: "b" } });
+        assert.deepEqual(found, [
+            `imageCacheCredentials.docker.io must be {"username": ..., "password": ...} with both non-empty and nothing else (got the keys ["username","password"]). ${FIX}`,
+            `imageCacheCredentials names "gcr.io", which has no image cache (the caches are ["docker.io","quay.io","ghcr.io"]). Fix: name one of them, or add it to kind.imageCache.registries.`,
+        ]);
+        assert.ok(!found.join("\n").includes("alice"));
+        assert.deepEqual(
+            creds(
+                { "docker.io": { username: "me", password: "p" } },
+                { [`${K}kind`]: { registryMirrors: [{ registry: "docker.io", endpoint: "http://m:5000" }] } },
+            )[0],
+            `imageCacheCredentials names "docker.io", which has no image cache (the caches are ["quay.io","ghcr.io"]). Fix: name one of them, or add it to kind.imageCache.registries.`,
+        );
+    });
+
+    it("rejects credentials nothing would use, and credentials in plain text", () => {
+        assert.deepEqual(creds({ "docker.io": { username: "me", password: "p" } }, { [`${K}kind`]: { imageCache: { enabled: false } } }), [
+            "imageCacheCredentials is set but kind.imageCache.enabled is false (got credentials nothing would use). Fix: pulumi config rm imageCacheCredentials --stack dev",
+        ]);
+        const plain = () => {
+            try {
+                validateConfig({ ...rawConfigFor("dev"), imageCacheCredentials: { value: "{}", secret: false } });
+                return [];
+            } catch (e) {
+                return [...(e as ConfigError).problems];
+            }
+        };
+        assert.deepEqual(plain(), [
+            "imageCacheCredentials is stored in plain text in Pulumi.dev.yaml (got a value set without --secret). Fix: pulumi config rm imageCacheCredentials --stack dev && pulumi config set --secret imageCacheCredentials --stack dev < <file>",
+        ]);
+    });
+});

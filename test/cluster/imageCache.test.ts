@@ -19,7 +19,7 @@ import {
 import { kindCreateScript, KindClusterSpec } from "../../components/cluster/kindScripts";
 import { PINS } from "../../components/versions";
 import { FakeContainer, FakeDocker } from "./fakeDocker";
-import { EXISTING_KUBECONFIG, runStack, stackConfig } from "../harness";
+import { EXISTING_KUBECONFIG, inputValue, runStack, stackConfig } from "../harness";
 
 const specs = (extra: Partial<Parameters<typeof imageCacheSpecs>[0]> = {}): ImageCacheSpec[] =>
     imageCacheSpecs({
@@ -172,10 +172,22 @@ describe("image cache script", function () {
         );
         assert.deepEqual(docker.callsOf("volume", "rm"), []);
         assert.ok(docker.state().volumes[hub.volume]);
-        assert.equal(
-            docker.state().containers[hub.container].labels[CACHE_CONFIG_LABEL],
-            cacheConfigDigest({ ...hub, authenticated: true }),
-        );
+        const label = docker.state().containers[hub.container].labels[CACHE_CONFIG_LABEL];
+        assert.match(label, new RegExp(`^${cacheConfigDigest({ ...hub, authenticated: true })}-[0-9a-f]{16}$`));
+        assert.ok(!label.includes("pw"));
+        // The same credentials leave it running; new ones recreate it, on the same volume.
+        const again = (password: string) => {
+            const before = docker.callsOf("run").length;
+            const res = run(imageCacheScript([{ ...hub, authenticated: true }]), docker, {
+                [vars.username]: "me",
+                [vars.password]: password,
+            });
+            assert.equal(res.status, 0, res.stderr);
+            return docker.callsOf("run").length - before;
+        };
+        assert.equal(again("pw"), 0);
+        assert.equal(again("rotated"), 1);
+        assert.ok(docker.state().volumes[hub.volume]);
     });
 
     it("hands upstream credentials to docker through its environment, never on its command line", () => {
@@ -420,5 +432,30 @@ describe("the image caches in the program", () => {
     it("makes no cache for an existing cluster", async () => {
         const run = await runStack("prod", { "istio-mesh:kubeconfig": EXISTING_KUBECONFIG });
         assert.equal(run.find("kind-image-cache"), undefined);
+    });
+});
+
+describe("the image caches' upstream credentials in the program", () => {
+    it("reach only the cache command's environment, secret, by the variables its script reads", async () => {
+        const run = await runStack("dev", {
+            "istio-mesh:imageCacheCredentials": JSON.stringify({ "quay.io": { username: "robot", password: "s3cr3t-token" } }),
+        });
+        const cache = run.get("kind-image-cache", "command:local:Command");
+        const vars = credentialVariables(CACHED_REGISTRIES.indexOf("quay.io"));
+        // The engine receives the environment as one secret (and the state holds it encrypted).
+        assert.deepEqual(inputValue(cache.inputs.environment), {
+            value: { [vars.username]: "robot", [vars.password]: "s3cr3t-token" },
+            secret: true,
+        });
+        assert.ok(!cache.inputs.create.includes("s3cr3t-token"));
+        assert.match(
+            cache.inputs.create,
+            /REGISTRY_PROXY_USERNAME="\$IMAGE_CACHE_1_USERNAME" REGISTRY_PROXY_PASSWORD="\$IMAGE_CACHE_1_PASSWORD" docker run/,
+        );
+        // The component records its args, the environment among them, as a secret too.
+        assert.equal(inputValue(run.get("kind").inputs.imageCacheEnvironment).secret, true);
+        for (const r of run.resources) {
+            if (r.name !== "kind-image-cache" && r.name !== "kind") assert.ok(!JSON.stringify(r.inputs).includes("s3cr3t-token"), r.name);
+        }
     });
 });
