@@ -190,6 +190,16 @@ describe("upgrading a stack deployed with the Istio 1.30.3 pins", function () {
         );
     });
 
+    it("rolls Bookinfo's sidecar pods on every Istio upgrade, by the version in their template, not only when an image moves", () => {
+        for (const name of BOOKINFO_DEPLOYMENTS) {
+            const [o, n] = [runs.dev.before.get(name), runs.dev.after.get(name)];
+            assert.equal(o.inputs.spec.template.metadata.annotations["istio-mesh.dev/istio-version"], "1.30.3", name);
+            assert.equal(n.inputs.spec.template.metadata.annotations["istio-mesh.dev/istio-version"], "1.31.1", name);
+            // ambient pods have no proxy of their own to replace
+            assert.equal(runs.staging.after.get(name).inputs.spec.template.metadata.annotations, undefined, name);
+        }
+    });
+
     it("rolls Bookinfo's pods only after the gate, so the upgraded istiod injects their new proxies", () => {
         for (const env of Object.keys(runs)) {
             for (const name of BOOKINFO_DEPLOYMENTS)

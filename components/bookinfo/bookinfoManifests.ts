@@ -155,8 +155,17 @@ function scrapeAnnotations(w: Workload, mode: MeshMode): Record<string, string> 
     return { "prometheus.io/scrape": "true", "prometheus.io/port": "9080", "prometheus.io/path": "/metrics" };
 }
 
+/**
+ * The pod annotation that carries the Istio version in sidecar mode. A sidecar keeps the proxy it
+ * was injected with until its pod is replaced (Istio's "Upgrade with Helm": restart the workloads
+ * after the control plane), so a new Istio pin changes the pod template and rolls Bookinfo, after
+ * the readiness gate, onto the upgraded istiod's proxy. Ambient pods have no proxy of their own.
+ */
+export const PROXY_VERSION_ANNOTATION = "istio-mesh.dev/istio-version";
+
 function deployment(w: Workload, mode: MeshMode): Manifest {
-    const annotations = scrapeAnnotations(w, mode);
+    const scrape = scrapeAnnotations(w, mode);
+    const annotations = mode === "sidecar" ? { ...scrape, [PROXY_VERSION_ANNOTATION]: PINS.istio.version } : scrape;
     const labels = { app: w.app, version: w.version };
     const isReviews = w.app === "reviews";
     const volumeMounts =

@@ -91,9 +91,10 @@ describe("Bookinfo objects match the upstream release", () => {
             "prometheus.io/scrape": "true",
             "prometheus.io/port": "9080",
             "prometheus.io/path": "/metrics",
+            "istio-mesh.dev/istio-version": "1.31.1",
         });
-        assert.equal(sidecar["details-v1"], undefined);
-        // in ambient mode ztunnel would refuse the plain-text scrape: nothing may claim it works
+        assert.deepEqual(sidecar["details-v1"], { "istio-mesh.dev/istio-version": "1.31.1" });
+        // in ambient mode ztunnel would refuse the plain-text scrape: nothing may claim it works; and no pod has a proxy to roll
         for (const [name, annotations] of annotationsOf("ambient")) assert.equal(annotations, undefined, name);
     });
 
