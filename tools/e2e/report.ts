@@ -9,6 +9,7 @@ export type ScenarioId =
     | "interrupted-up"
     | "destroy-then-up"
     | "cluster-deleted"
+    | "warm-recreate"
     | "final-destroy";
 
 /** One row of the report. */
@@ -44,6 +45,7 @@ export const TITLES: Readonly<Record<ScenarioId, string>> = {
     "interrupted-up": "interrupted up, then a plain up",
     "destroy-then-up": "destroy, then up again",
     "cluster-deleted": "kind cluster deleted, documented recovery",
+    "warm-recreate": "destroy, re-create with warm image caches",
     "final-destroy": "final destroy leaves nothing behind",
 };
 
