@@ -7,7 +7,7 @@ import type { EngineEvent } from "@pulumi/pulumi/automation";
 import type { PortRole } from "../../components/ports";
 import type { DockerState, KindState } from "../deploy/clusterDecision";
 import type { PredictedPath, StateResource } from "../timing";
-import type { CacheRecords } from "./warmCache";
+import type { CacheRecords } from "../cache/records";
 
 /** How a Pulumi operation ended. */
 export interface OpOutcome {

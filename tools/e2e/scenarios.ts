@@ -9,15 +9,11 @@ import { Config, withWorkloadsOff } from "./config";
 import { changes, droppedByRefresh, failureReason, isHelmInstall, isInterruptPoint, verificationRan } from "./events";
 import type { E2eMachine, E2eStack, Expectations, OpRunner } from "./ports";
 import { list, ScenarioId } from "./report";
+import { fail } from "./failure";
 import { warmRecreate } from "./warmCache";
 
-/** A scenario's failure, with the reason the report gives. */
-export class Failure extends Error {}
-
-/** Fails the scenario with a reason. */
-export function fail(reason: string): never {
-    throw new Failure(reason);
-}
+// Kept here too, where the runner and the scenarios have always found them.
+export { fail, Failure } from "./failure";
 
 /** What a scenario may use: the stack, its operations and the machine. */
 export interface ScenarioContext {

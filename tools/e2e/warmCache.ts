@@ -7,17 +7,27 @@
  * newer file; the proxy's own counters say how many blobs it fetched in all. The verdict is pure.
  */
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { formatBytes, type CacheSnapshot } from "../cache/records";
+import { type CacheRecords, formatBytes } from "../cache/records";
 import { pullReport, type PullReport, pullsFromEvents } from "../pulls";
 import { analyzeTimings, formatDuration } from "../timing";
 import { failureReason, verificationRan } from "./events";
 import { list } from "./report";
-import { fail, type Scenario, type ScenarioContext } from "./scenarios";
+import { fail } from "./failure";
+import type { E2eMachine, E2eStack, OpRunner } from "./ports";
 
-/** What one cache held at a moment. */
-export interface CacheRecords {
-    readonly registry: string;
-    readonly snapshot: CacheSnapshot;
+export type { CacheRecords };
+
+/** What the scenario uses of the runner's context (tools/e2e/scenarios.ts ScenarioContext has it all). */
+export interface WarmCacheContext {
+    readonly name: string;
+    readonly env: string;
+    readonly outDir: string;
+    readonly machine: Pick<E2eMachine, "imageCaches" | "pulledEvents">;
+    readonly op: OpRunner;
+    stack(): E2eStack;
+    up(label: string): Promise<EngineEvent[]>;
+    clusterExists(): Promise<boolean>;
+    writeFile(file: string, content: string): void;
 }
 
 /** The goal of the issue that made the caches: a warm re-creation at most half the cold one. */
@@ -133,7 +143,10 @@ export function warmCacheVerdict(i: WarmCacheInput): WarmCacheVerdict {
  * The scenario: the caches' records, destroy, the warm up, the records again, the kubelet's pulls;
  * then the verdict, written as JSON beside the report. `coldUp` hands over the fresh up's events.
  */
-export function warmRecreate(ctx: ScenarioContext, coldUp: () => readonly EngineEvent[] | undefined): Scenario {
+export function warmRecreate(
+    ctx: WarmCacheContext,
+    coldUp: () => readonly EngineEvent[] | undefined,
+): { readonly id: "warm-recreate"; readonly run: () => Promise<string> } {
     return {
         id: "warm-recreate",
         run: async () => {
