@@ -34,6 +34,7 @@ import {
 } from "./bookinfo/config";
 import { ObservabilitySettings, observabilitySchema } from "./observability/config";
 import { verifyDeploymentSchema } from "./verify/config";
+import { PINS } from "./versions";
 
 /** The whole, validated stack configuration. */
 export interface StackConfig {
@@ -213,6 +214,18 @@ function checkAcross(p: Problems, { raw, mode, kind, istio, observability }: Vie
             );
         }
     }
+    const upgrade = istio.upgrade;
+    if (upgrade && (upgrade.strategy ?? (kind ? "inPlace" : "revisions")) === "inPlace") {
+        const why = upgrade.strategy ? `istio.upgrade.strategy is "inPlace"` : `an istiod upgraded in place is the default on kind`;
+        for (const key of ["keepRevisions", "tags", "retire"] as const) {
+            const value = upgrade[key];
+            if (Array.isArray(value) ? value.length > 0 : Object.keys(value).length > 0) {
+                p.add(
+                    `istio.upgrade.${key} needs revisions (got ${show(value)}, but ${why}, which installs one istiod without a revision). Fix: pulumi config set --path istio.upgrade.strategy revisions ${STACK}, or pulumi config rm --path istio.upgrade.${key} ${STACK}`,
+                );
+            }
+        }
+    }
     if (mode === "sidecar") {
         for (const chart of ["cni", "ztunnel"] as const) {
             const values = setting(raw.istio, "extraValues", chart);
@@ -303,7 +316,19 @@ export function validateConfig(raw: RawConfig, fileExists: (file: string) => boo
     const istioSection = p.parse(istioSchemaHere, section(raw.istio), "istio");
     const bookinfoSection = p.parse(bookinfoSchema, section(raw.bookinfo), "bookinfo");
     const observability = p.parse(observabilitySchema, section(raw.observability), "observability");
-    const istio = istioSection && meshMode ? { ...istioSection, mode: meshMode } : undefined;
+    const istio: IstioSettings | undefined =
+        istioSection && meshMode && clusterMode
+            ? {
+                  ...istioSection,
+                  mode: meshMode,
+                  version: istioSection.version ?? PINS.istio.version,
+                  // Existing clusters serve traffic: a new istiod beside the running one. kind is the stack's own.
+                  upgrade: {
+                      ...istioSection.upgrade,
+                      strategy: istioSection.upgrade.strategy ?? (clusterMode === "existing" ? "revisions" : "inPlace"),
+                  },
+              }
+            : undefined;
     const tlsWanted = (bookinfoSection ?? settingsOf(bookinfoSchema, raw.bookinfo)).tls;
     const tlsEncrypted = raw.ingressTlsCert?.encrypted === true || raw.ingressTlsKey?.encrypted === true;
     const tls =

@@ -51,6 +51,17 @@ export interface MeshStackOutputs {
     readonly headlampUrl?: string;
     /** Token that logs in to Headlamp as its dedicated service account. Secret. Absent when Headlamp is off. */
     readonly headlampToken?: string;
+    /**
+     * Every istiod installed: `{revision, version}`, revision `default` for one installed without a
+     * revision. The stack reads it back on its next deployment, so that no revision is dropped
+     * until it is retired (docs/operations.md, Upgrading Istio).
+     */
+    readonly istioRevisions: readonly { readonly revision: string; readonly version: string }[];
+    /**
+     * The revision tag the stack's namespaces select: label a namespace `istio.io/rev=<tag>` to put
+     * its pods on it (and restart them when it moves). Empty when istiod is upgraded in place.
+     */
+    readonly istioRevisionTag: string;
 }
 
 /** Every output as the program exports it: one Output per name, optional ones possibly undefined. */
@@ -74,6 +85,8 @@ const NAMES: Record<keyof MeshStackOutputs, true> = {
     kialiToken: true,
     headlampUrl: true,
     headlampToken: true,
+    istioRevisions: true,
+    istioRevisionTag: true,
 };
 
 /** Every output name of the contract. */

@@ -30,6 +30,8 @@ const DEV_OUTPUTS: MeshStackOutputs = {
     jaegerUrl: "http://localhost:16686",
     kialiUrl: "http://localhost:20001/kiali",
     grafanaAdminPassword: "from-the-mesh-stack",
+    istioRevisions: [{ revision: "default", version: "1.30.3" }],
+    istioRevisionTag: "",
 };
 
 function runConsumer(mesh: StackReferenceMock, config: Record<string, string> = {}) {
@@ -118,6 +120,8 @@ describe("outputs contract", () => {
             "kialiToken",
             "headlampUrl",
             "headlampToken",
+            "istioRevisions",
+            "istioRevisionTag",
         ]);
         assert.deepEqual(SECRET_OUTPUTS, ["kubeconfig", "grafanaAdminPassword", "kialiToken", "headlampToken"]);
     });

@@ -212,6 +212,8 @@ export async function runProgram(
         options.project ?? PROJECT,
         options.stack ?? "test",
         options.preview ?? false,
+        // The local backend's organization, as a StackReference to the stack itself names it.
+        "organization",
     );
     pulumi.runtime.setAllConfig(options.config ?? {}, options.secretKeys ?? []);
 
@@ -385,19 +387,44 @@ export function placeholderSecrets(env: string): { extra: Record<string, unknown
 export async function runStack(
     env: string,
     extra: Record<string, unknown> = {},
-    options: { preview?: boolean; secretKeys?: string[] } = {},
+    options: {
+        preview?: boolean;
+        secretKeys?: string[];
+        /** The outputs of the stack's last deployment, which it reads back. @default none: never deployed */
+        lastOutputs?: Record<string, unknown>;
+    } = {},
 ): Promise<Run> {
     const config = asRuntimeConfig(stackConfig(env, extra));
     const secretKeys = options.secretKeys ?? Object.keys(extra).filter((k) => /kubeconfig|Tls|Credentials/.test(k));
     return runProgram(
-        () => {
+        async () => {
             const entry = require.resolve("../index");
             delete require.cache[entry];
             // eslint-disable-next-line @typescript-eslint/no-require-imports
-            return require(entry) as Record<string, unknown>;
+            const program = require(entry) as () => Promise<Record<string, unknown>>;
+            return program();
         },
-        { config, secretKeys, stack: env, preview: options.preview },
+        {
+            config,
+            secretKeys,
+            stack: env,
+            preview: options.preview,
+            stackReferences: { [selfStack(env)]: { outputs: options.lastOutputs ?? {} } },
+        },
     );
+}
+
+/** The outputs of a run that the next deployment reads back (what istio's revisions depend on). */
+export async function lastOutputsOf(run: Run): Promise<Record<string, unknown>> {
+    const out: Record<string, unknown> = {};
+    for (const name of ["istioRevisions", "istioVersion", "istioRevisionTag"])
+        out[name] = (await resolve(run.outputs[name] as never)).value;
+    return out;
+}
+
+/** The name the program's StackReference to itself reads, under the mocks. */
+export function selfStack(env: string): string {
+    return `organization/${PROJECT}/${env}`;
 }
 
 const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -422,6 +449,7 @@ export async function runStackWithPins(
     env: string,
     pins: import("../components/versions").Pins,
     extra: Record<string, unknown> = {},
+    options: Parameters<typeof runStack>[2] = {},
 ): Promise<Run> {
     const own = (file: string): boolean =>
         file.startsWith(path.join(ROOT, "components") + path.sep) || file === require.resolve("../index");
@@ -431,7 +459,7 @@ export async function runStackWithPins(
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const fresh = require("../components/versions") as { PINS: Record<string, unknown> };
         Object.assign(fresh.PINS, pins);
-        return await runStack(env, extra);
+        return await runStack(env, extra, options);
     } finally {
         for (const file of Object.keys(require.cache).filter(own)) delete require.cache[file];
         for (const [file, mod] of saved) require.cache[file] = mod;

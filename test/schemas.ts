@@ -9,6 +9,7 @@ const MODULES: Record<string, () => Promise<Record<string, unknown>>> = {
     v1: () => import("kubernetes-models/v1"),
     "apps/v1": () => import("kubernetes-models/apps/v1"),
     "policy/v1": () => import("kubernetes-models/policy/v1"),
+    "admissionregistration.k8s.io/v1": () => import("kubernetes-models/admissionregistration.k8s.io/v1"),
     "rbac.authorization.k8s.io/v1": () => import("kubernetes-models/rbac.authorization.k8s.io/v1"),
     "networking.istio.io/v1": () => import("@kubernetes-models/istio/networking.istio.io/v1"),
     "security.istio.io/v1": () => import("@kubernetes-models/istio/security.istio.io/v1"),

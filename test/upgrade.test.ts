@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { PINS, Pins } from "../components/versions";
 import { DEFAULT_IMAGE_IN_TRIGGER } from "../components/cluster/kindCluster";
-import { EXISTING_KUBECONFIG, Recorded, Run, runStack, runStackWithPins } from "./harness";
+import { EXISTING_KUBECONFIG, lastOutputsOf, Recorded, Run, runStack, runStackWithPins } from "./harness";
 import { RETIRED_CHART_HOST, RETIRED_REGISTRIES } from "./retiredHosts";
 
 /**
@@ -106,7 +106,8 @@ describe("upgrading a stack deployed with the Istio 1.30.3 pins", function () {
     before(async () => {
         for (const [env, extra] of Object.entries(envs)) {
             const b = await runStackWithPins(env, BEFORE_1_31, extra);
-            const a = await runStack(env, extra);
+            // The next up reads back what the last one installed (components/mesh/lastDeployment.ts).
+            const a = await runStack(env, extra, { lastOutputs: await lastOutputsOf(b) });
             runs[env] = { before: b, after: a, plan: plan(b, a) };
         }
     });
@@ -118,8 +119,16 @@ describe("upgrading a stack deployed with the Istio 1.30.3 pins", function () {
         assert.deepEqual([now.version, now.repositoryOpts.repo], ["1.31.1", "https://blob.istio.io/istio-release/charts"]);
     });
 
-    it("creates and deletes nothing", () => {
-        for (const [env, r] of Object.entries(runs)) assert.deepEqual([r.plan.created, r.plan.deleted], [[], []], env);
+    it("creates and deletes nothing on kind, where istiod upgrades in place", () => {
+        for (const env of ["dev", "staging"]) assert.deepEqual([runs[env].plan.created, runs[env].plan.deleted], [[], []], env);
+    });
+
+    it("adds the new revision's istiod and its gate beside the running one on prod, and deletes nothing", () => {
+        assert.deepEqual(runs.prod.plan.created, [
+            "kubernetes:helm.sh/v3:Release::istio-istiod-1-31-1",
+            "command:local:Command::istio-ready-1-31-1",
+        ]);
+        assert.deepEqual(runs.prod.plan.deleted, []);
     });
 
     it("changes exactly the Istio releases, the Gateway API bundle, Bookinfo's images, Grafana's dashboards, Kiali and the kind commands", () => {
@@ -129,7 +138,26 @@ describe("upgrading a stack deployed with the Istio 1.30.3 pins", function () {
             runs.staging.plan.changed,
             [...ADDONS, ...BOOKINFO_DEPLOYMENTS, "gateway-api-bundle", ...ISTIO, "istio-cni", "istio-ztunnel", GATE, ...kind].sort(),
         );
-        assert.deepEqual(runs.prod.plan.changed, [...ADDONS, ...BOOKINFO_DEPLOYMENTS, "gateway-api-bundle", ...ISTIO, GATE].sort());
+        // prod upgrades through revisions: the default tag (its injector and the validator) moves to
+        // 1.31.1 and the workloads restart onto it; the running 1.30.3 istiod only changes repository
+        // (the same chart version from blob.istio.io: Helm renders the same objects, no pod restarts).
+        assert.deepEqual(
+            runs.prod.plan.changed,
+            [
+                ...ADDONS,
+                ...BOOKINFO_DEPLOYMENTS,
+                "gateway-api-bundle",
+                "istio-base",
+                "istio-gateway",
+                "istio-istiod-1-30-3",
+                "istio-tag-default",
+                "istio-default-validator",
+                GATE,
+            ].sort(),
+        );
+        const running = [runs.prod.before.get("istio-istiod-1-30-3"), runs.prod.after.get("istio-istiod-1-30-3")];
+        assert.deepEqual(running[1].inputs.values, running[0].inputs.values);
+        assert.deepEqual([running[0].inputs.version, running[1].inputs.version], ["1.30.3", "1.30.3"]);
     });
 
     it("replaces nothing but the readiness gate, which re-checks the upgraded istiod", () => {

@@ -39,6 +39,13 @@ export interface BookinfoArgs {
     readonly gatewayNamespaceName: pulumi.Input<string>;
     /** What must finish before the stack creates anything in the cluster (the ownership check). @default [] */
     readonly clusterReady?: readonly pulumi.Resource[];
+    /**
+     * The revision tag the namespace selects and the revision it points at, with revisions; the
+     * Deployments restart when the revision changes. @default none (an istiod upgraded in place)
+     */
+    readonly revision?: { readonly tag: string; readonly revision: string };
+    /** The Istio version the workloads' proxies run (the default tag's, or the pin in place). @default the pin */
+    readonly istioVersion?: string;
 }
 
 /**
@@ -64,6 +71,8 @@ function apply(
             return new k8s.core.v1.Service(name, m as unknown as k8s.core.v1.ServiceArgs, opts);
         case "apps/v1/Deployment":
             return new k8s.apps.v1.Deployment(name, m as unknown as k8s.apps.v1.DeploymentArgs, opts);
+        case "policy/v1/PodDisruptionBudget":
+            return new k8s.policy.v1.PodDisruptionBudget(name, m as unknown as k8s.policy.v1.PodDisruptionBudgetArgs, opts);
         default:
             return new k8s.apiextensions.CustomResource(name, m as unknown as k8s.apiextensions.CustomResourceArgs, opts);
     }
@@ -101,7 +110,7 @@ export class Bookinfo extends pulumi.ComponentResource {
         const early = (m: Manifest, dependsOn: pulumi.Resource[]): pulumi.CustomResource =>
             apply(`${name}-${m.kind.toLowerCase()}-${m.metadata.name}`, m, { parent: this, dependsOn });
 
-        const nsManifest = namespaceManifest(mode, waypoint);
+        const nsManifest = namespaceManifest(mode, waypoint, args.revision?.tag);
         // Labelled as the stack's, and created only once the cluster is ready for the stack.
         const ns = early(
             {
@@ -111,7 +120,7 @@ export class Bookinfo extends pulumi.ComponentResource {
             [...(args.clusterReady ?? [])],
         );
         const inNs = [ns];
-        const workloads = workloadManifests(mode);
+        const workloads = workloadManifests(mode, { replicas: b.replicas, revision: args.revision?.revision, version: args.istioVersion });
         const accounts = new Map<string, pulumi.Resource>();
         for (const m of workloads.filter((w) => w.kind === "ServiceAccount")) accounts.set(m.metadata.name, early(m, inNs));
         // Services wait with the workloads: Pulumi waits for their endpoints, which come with the pods.
@@ -122,6 +131,8 @@ export class Bookinfo extends pulumi.ComponentResource {
             );
             resource(m, account ? [ns, account] : inNs);
         }
+        // Disruption budgets pass no Istio webhook.
+        for (const m of workloads.filter((w) => w.kind === "PodDisruptionBudget")) early(m, inNs);
 
         if (b.tls) {
             new k8s.core.v1.Secret(

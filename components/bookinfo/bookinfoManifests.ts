@@ -9,6 +9,8 @@ import { MeshMode } from "../mesh/config";
 import { Manifest } from "../mesh/meshManifests";
 import { meshNamespaceLabels } from "../outputs";
 import { PINS } from "../versions";
+import { REVISION_LABEL } from "../mesh/meshReadiness";
+import { PROXY_REVISION_ANNOTATION } from "../mesh/istioValues";
 
 /** Bookinfo's namespace; the authorization principals below name it, so it is fixed. */
 export const BOOKINFO_NAMESPACE = "bookinfo";
@@ -104,16 +106,38 @@ export function bookinfoBackends(b: BookinfoSettings): { reviews: boolean; ratin
  * from the Service's labels to the namespace's). Without it, the policies the waypoint enforces on
  * productpage (the external authorizer among them) would never see ingress traffic.
  */
-export function namespaceManifest(mode: MeshMode, waypoint: boolean): Manifest {
+export function namespaceManifest(mode: MeshMode, waypoint: boolean, revisionTag?: string): Manifest {
+    // With revisions the namespace selects a tag (never a revision), and in sidecar mode only the tag:
+    // the tag's injector skips a namespace labelled istio-injection (istiod chart revision-tags-mwc.yaml).
+    const dataPlane =
+        revisionTag === undefined
+            ? meshNamespaceLabels(mode)
+            : mode === "sidecar"
+              ? { [REVISION_LABEL]: revisionTag }
+              : { ...meshNamespaceLabels(mode), [REVISION_LABEL]: revisionTag };
     const labels = {
-        ...meshNamespaceLabels(mode),
+        ...dataPlane,
         ...(waypoint ? { "istio.io/use-waypoint": WAYPOINT_NAME, "istio.io/ingress-use-waypoint": "true" } : {}),
     };
     return { apiVersion: "v1", kind: "Namespace", metadata: { name: BOOKINFO_NAMESPACE, labels } };
 }
 
-/** ServiceAccounts, Services (plus per-version Services) and Deployments for the data plane mode. */
-export function workloadManifests(mode: MeshMode = "sidecar"): Manifest[] {
+/** How many pods each Deployment runs, and the revision their proxies should run. */
+export interface WorkloadOptions {
+    /** Pods per Deployment; from 2 on, each gets a PodDisruptionBudget. @default 1 */
+    readonly replicas?: number;
+    /**
+     * The revision the default tag points at. In sidecar mode it is a pod template annotation: a pod
+     * keeps the proxy it was injected with, so the Deployments restart onto a revision when the tag
+     * moves. @default none (an istiod upgraded in place)
+     */
+    readonly revision?: string;
+    /** The Istio version the proxies run: the default tag's, or the pin in place. @default the pin */
+    readonly version?: string;
+}
+
+/** ServiceAccounts, Services (plus per-version Services), Deployments and their disruption budgets for the data plane mode. */
+export function workloadManifests(mode: MeshMode = "sidecar", options: WorkloadOptions = {}): Manifest[] {
     const ns = BOOKINFO_NAMESPACE;
     const out: Manifest[] = [];
     for (const app of APPS) {
@@ -138,7 +162,17 @@ export function workloadManifests(mode: MeshMode = "sidecar"): Manifest[] {
             spec: { ports: [{ port: BOOKINFO_PORT, name: "http" }], selector: { app: w.app, version: w.version } },
         });
     }
-    for (const w of WORKLOADS) out.push(deployment(w, mode));
+    for (const w of WORKLOADS) out.push(deployment(w, mode, options));
+    if ((options.replicas ?? 1) > 1) {
+        for (const w of WORKLOADS) {
+            out.push({
+                apiVersion: "policy/v1",
+                kind: "PodDisruptionBudget",
+                metadata: { name: `${w.app}-${w.version}`, namespace: ns },
+                spec: { minAvailable: 1, selector: { matchLabels: { app: w.app, version: w.version } } },
+            });
+        }
+    }
     return out;
 }
 
@@ -163,9 +197,16 @@ function scrapeAnnotations(w: Workload, mode: MeshMode): Record<string, string> 
  */
 export const PROXY_VERSION_ANNOTATION = "istio-mesh.dev/istio-version";
 
-function deployment(w: Workload, mode: MeshMode): Manifest {
+function deployment(w: Workload, mode: MeshMode, options: WorkloadOptions): Manifest {
     const scrape = scrapeAnnotations(w, mode);
-    const annotations = mode === "sidecar" ? { ...scrape, [PROXY_VERSION_ANNOTATION]: PINS.istio.version } : scrape;
+    const proxy =
+        mode === "sidecar"
+            ? {
+                  [PROXY_VERSION_ANNOTATION]: options.version ?? PINS.istio.version,
+                  ...(options.revision !== undefined ? { [PROXY_REVISION_ANNOTATION]: options.revision } : {}),
+              }
+            : undefined;
+    const annotations = scrape || proxy ? { ...scrape, ...proxy } : undefined;
     const labels = { app: w.app, version: w.version };
     const isReviews = w.app === "reviews";
     const volumeMounts =
@@ -190,7 +231,9 @@ function deployment(w: Workload, mode: MeshMode): Manifest {
         kind: "Deployment",
         metadata: { name: `${w.app}-${w.version}`, namespace: BOOKINFO_NAMESPACE, labels },
         spec: {
-            replicas: 1,
+            replicas: options.replicas ?? 1,
+            // A restart (a tag that moves) starts each new pod before an old one stops.
+            strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
             selector: { matchLabels: labels },
             template: {
                 metadata: { labels, ...(annotations ? { annotations } : {}) },

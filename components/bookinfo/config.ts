@@ -120,6 +120,12 @@ function isHostname(h: string): boolean {
 
 export const bookinfoSchema = section({
     enabled: bool(true, "deploy Bookinfo"),
+    replicas: int(
+        1,
+        5,
+        1,
+        "pods of each Bookinfo Deployment; with 2 or more each gets a PodDisruptionBudget, so that a restart onto a new Istio revision or a node drain keeps one serving",
+    ),
     ingressApi: oneOf(
         ["istio", "gateway-api"],
         "istio",

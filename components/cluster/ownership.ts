@@ -38,6 +38,12 @@ export interface OwnershipPlan {
     readonly gatewayApi: boolean;
     /** Whether it installs Istio's CRDs with the `base` chart (release name and namespace). */
     readonly istioBase?: { readonly release: string; readonly namespace: string };
+    /**
+     * The webhook configurations it creates itself, outside any Helm release (revision tags, and the
+     * default validator that follows the default tag). istioctl creates the same names (`tag set`).
+     * @default none
+     */
+    readonly webhooks?: { readonly mutating: readonly string[]; readonly validating: readonly string[] };
 }
 
 /** An object the stack would need but may not take over, with the fix. */
@@ -137,6 +143,27 @@ export async function findConflicts(api: KubeApi, plan: OwnershipPlan): Promise<
                 object: `Istio's CRDs (${foreign.length}, for example ${foreign[0].metadata?.name ?? "?"})`,
                 problem: `exist and belong to ${ownerOf(foreign[0].metadata)}: another Istio installation (istioctl, or Helm under another release name) owns them`,
                 fix: `uninstall that Istio first (istioctl uninstall --purge, or helm uninstall of its base release), or deploy this stack to another cluster`,
+            });
+        }
+    }
+    for (const [kind, names] of [
+        ["mutatingwebhookconfiguration", plan.webhooks?.mutating ?? []],
+        ["validatingwebhookconfiguration", plan.webhooks?.validating ?? []],
+    ] as const) {
+        for (const name of names) {
+            const found = await get(api, `/apis/admissionregistration.k8s.io/v1/${kind}s/${name}`);
+            if (!found || owned(found.metadata, plan.stack)) continue;
+            // The stack's own base release rendered the default validator before revisions; upgrading it removes it.
+            const annotations = found.metadata?.annotations;
+            const fromOwnBase =
+                plan.istioBase !== undefined &&
+                annotations?.["meta.helm.sh/release-name"] === plan.istioBase.release &&
+                annotations?.["meta.helm.sh/release-namespace"] === plan.istioBase.namespace;
+            if (fromOwnBase) continue;
+            conflicts.push({
+                object: `${kind} ${name}`,
+                problem: `exists and belongs to ${ownerOf(found.metadata)}, not to this stack: another Istio control plane (istioctl tag set, or another Helm release) routes pods or validation through it`,
+                fix: `remove it if that control plane is gone (istioctl tag remove, or kubectl delete ${kind} ${name}); to let this stack take it over, kubectl label ${kind} ${name} ${label}`,
             });
         }
     }

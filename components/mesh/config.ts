@@ -2,6 +2,7 @@
 import * as fs from "fs";
 import { z } from "zod";
 import { PINS } from "../versions";
+import { DEFAULT_TAG, isVersion, LEGACY_REVISION, revisionNamed, ISTIO_RELEASES, UpgradeSettings } from "./revisions";
 import {
     bool,
     declared,
@@ -14,6 +15,7 @@ import {
     oneOf,
     problemAt,
     section,
+    list,
     show,
     text,
     whenParsed,
@@ -206,10 +208,10 @@ const chartValues = () =>
  */
 const OWNED = {
     base: ["global", "defaultRevision"],
-    istiod: ["meshConfig", "global", "profile"],
+    istiod: ["meshConfig", "global", "profile", "revision", "revisionTags"],
     cni: ["global", "profile"],
-    ztunnel: ["global"],
-    gateway: ["service", "global", "kind"],
+    ztunnel: ["global", "revision"],
+    gateway: ["service", "global", "kind", "revision", "podAnnotations", "strategy"],
 } as const;
 
 const extraValues = section({
@@ -233,6 +235,78 @@ const extraValues = section({
         }
     },
     { when: (payload) => typeof payload.value === "object" && payload.value !== null && !Array.isArray(payload.value) },
+);
+
+const knownVersion = (what: string) =>
+    text(
+        `must be an Istio release this stack has checked its chart values against (${ISTIO_RELEASES.join(", ")})`,
+        (s) => ISTIO_RELEASES.includes(s),
+        `use one of those${what}`,
+    );
+
+/** A tag name: a DNS label, which is not itself a revision name (istioctl refuses a tag that names a revision). */
+function isTagName(s: string): boolean {
+    return s.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(s) && (s === DEFAULT_TAG || revisionNamed(s) === undefined);
+}
+
+const upgrade = section({
+    strategy: doc(
+        enumOf(["revisions", "inPlace"], "pulumi config set --path istio.upgrade.strategy revisions (or inPlace).").optional(),
+        "how a change of the Istio version is rolled out: `revisions` installs an istiod per version beside the running one and moves the workloads with a revision tag; `inPlace` upgrades the one istiod",
+        "`revisions` on an existing cluster, `inPlace` on kind",
+        "revisions, inPlace",
+    ),
+    keepRevisions: doc(
+        list(knownVersion(""), 'must be a list of Istio versions such as ["1.30.3"]').default([]),
+        "Istio versions installed as revisions besides the pinned one (the revision the last deployment ran is kept anyway, until retired)",
+        "`[]`",
+        "a list of versions",
+    ),
+    tags: doc(
+        z
+            .record(
+                z.string(),
+                text(`must name an Istio version or revision such as "1.31.1" (or "1-31-1")`, (s) => revisionNamed(s) !== undefined),
+                { error: (iss) => `must map tag names to Istio versions (got ${show(iss.input)}).` },
+            )
+            .superRefine((tags, ctx) => {
+                for (const name of Object.keys(tags).filter((n) => !isTagName(n))) {
+                    problemAt(
+                        ctx,
+                        [name],
+                        `must be a tag name: a DNS label that is not a revision name (got ${show(name)}). Fix: use a name such as "stable" or "canary".`,
+                    );
+                }
+            })
+            .default({}),
+        `revision tags and the version each points at; \`${DEFAULT_TAG}\`, which the stack's namespaces select, follows the pinned version unless set`,
+        `\`${DEFAULT_TAG}\`: the pinned version`,
+        "tag name → version",
+    ),
+    retire: doc(
+        list(
+            text(
+                `must be an Istio version such as "1.30.3", or "${LEGACY_REVISION}" for the istiod installed without a revision`,
+                (s) => s === LEGACY_REVISION || isVersion(s),
+            ),
+        ).default([]),
+        "revisions to remove, each only once no proxy runs on it (the deploy stops otherwise)",
+        "`[]`",
+        "a list of versions",
+    ),
+}).superRefine(
+    (u, ctx) => {
+        u.retire.forEach((r, i) => {
+            if (u.keepRevisions.includes(r)) {
+                problemAt(
+                    ctx,
+                    ["retire", i],
+                    `names ${show(r)}, which istio.upgrade.keepRevisions keeps (got both). Fix: remove it from one of them.`,
+                );
+            }
+        });
+    },
+    whenParsed("retire", "keepRevisions"),
 );
 
 /** The `istio` section; `fileExists` decides whether `gatewayApi.localFile` is there. */
@@ -274,6 +348,18 @@ export function istioSchema(fileExists: (file: string) => boolean = fs.existsSyn
         whenParsed("localFile", "install"),
     );
     return section({
+        version: doc(
+            knownVersion(`, or pulumi config rm --path istio.version to install the pinned ${PINS.istio.version}`).optional(),
+            "the Istio release every Istio chart is installed at, instead of the pinned one (components/versions.ts)",
+            `the pin, \`${PINS.istio.version}\``,
+            ISTIO_RELEASES.join(", "),
+        ),
+        upgrade: doc(
+            upgrade.prefault({}),
+            "Istio upgrades: `strategy`, `keepRevisions`, `tags`, `retire` (docs/operations.md, Upgrading Istio)",
+            "revisions on an existing cluster, in place on kind",
+            "a section",
+        ),
         mtls: oneOf(["STRICT", "PERMISSIVE"], "STRICT", "mesh-wide PeerAuthentication mode"),
         istiod: doc(istiod.prefault({}), "istiod's `replicas` (1 to 5), `resources` and `podDisruptionBudget`", "`1` replica", "a section"),
         gateway: doc(
@@ -286,7 +372,7 @@ export function istioSchema(fileExists: (file: string) => boolean = fs.existsSyn
         gatewayApi: gatewayApi.prefault({}),
         extraValues: doc(
             extraValues.prefault({}),
-            "extra Helm values per chart (`base`, `istiod`, `cni`, `ztunnel`, `gateway`), merged over the stack's own; the keys the stack sets itself (`global`, `meshConfig`, `profile`, the gateway's `service` and `kind`) are refused",
+            "extra Helm values per chart (`base`, `istiod`, `cni`, `ztunnel`, `gateway`), merged over the stack's own; the keys the stack sets itself (`global`, `meshConfig`, `profile`, `revision`, istiod's `revisionTags`, the gateway's `service`, `kind`, `podAnnotations` and `strategy`) are refused",
             "`{}`",
             "Helm values per chart",
         ),
@@ -301,6 +387,10 @@ export function istioSchema(fileExists: (file: string) => boolean = fs.existsSyn
 export type IstioSection = z.output<ReturnType<typeof istioSchema>>;
 
 /** Istio settings. */
-export interface IstioSettings extends IstioSection {
+export interface IstioSettings extends Omit<IstioSection, "version" | "upgrade"> {
     readonly mode: MeshMode;
+    /** The Istio release to install: `istio.version`, or the pin. */
+    readonly version: string;
+    /** How it is upgraded, with the strategy's default resolved for the cluster. */
+    readonly upgrade: UpgradeSettings;
 }

@@ -20,6 +20,9 @@ import {
     ztunnelValues,
 } from "./istioValues";
 import { peerAuthentication } from "./meshManifests";
+import { REVISION_LABEL } from "./meshReadiness";
+import { DEFAULT_TAG, InstalledRevision, planRevisions, recordedRevisions, RevisionPlan } from "./revisions";
+import { defaultValidator, tagWebhook } from "./revisionTags";
 import { GatewayTarget } from "./gatewayReadiness";
 import { ownerLabels } from "../cluster/ownership";
 import { pinnedRelease } from "../helm";
@@ -81,6 +84,20 @@ export interface IstioMeshArgs {
      * stay, as Helm keeps them. @default false
      */
     readonly removeCrdsOnDestroy?: boolean;
+    /**
+     * The control plane revisions, tags and retirements of this `up` (components/mesh/revisions.ts).
+     * @default one istiod installed without a revision, upgraded in place, at the pinned version
+     */
+    readonly revisions?: RevisionPlan;
+}
+
+/** Upgrading in place at the pinned version: one istiod installed without a revision. */
+function inPlace(): RevisionPlan {
+    return planRevisions({
+        version: PINS.istio.version,
+        upgrade: { strategy: "inPlace", keepRevisions: [], tags: {}, retire: [] },
+        previous: [],
+    });
 }
 
 /**
@@ -112,6 +129,16 @@ export class IstioMesh extends pulumi.ComponentResource {
     public readonly istioNamespace: string;
     /** Base URL of the ingress gateway's HTTP port, as reachable from the user's machine. */
     public readonly ingressUrl: pulumi.Output<string>;
+    /** The revision the stack's workloads run on: the default tag's, or `default` for an istiod upgraded in place. */
+    public readonly activeRevision: string;
+    /** The Istio version of that revision. */
+    public readonly activeVersion: string;
+    /** The revision tag the stack's namespaces select (`istio.io/rev`); none when istiod is upgraded in place. */
+    public readonly revisionTag?: string;
+    /** What this deployment installs, for the `istioRevisions` output the next deployment reads back. */
+    public readonly installedRevisions: pulumi.Output<InstalledRevision[]>;
+    /** One istiod release per revision, and the one installed without a revision, if any. */
+    public readonly istiodReleases: readonly k8s.helm.v3.Release[];
 
     constructor(name: string, args: IstioMeshArgs, opts?: pulumi.ComponentResourceOptions) {
         super("istio-mesh:index:IstioMesh", name, args, opts);
@@ -127,14 +154,17 @@ export class IstioMesh extends pulumi.ComponentResource {
 
         // Istio's own namespace names: its charts, docs and tools expect them. Labelled as the stack's,
         // and created only once the cluster is ready for the stack (everything else here is in them).
-        const namespace = (role: string, nsName: string): k8s.core.v1.Namespace =>
+        const plan = args.revisions ?? inPlace();
+        const revisioned = plan.strategy === "revisions";
+        const namespace = (role: string, nsName: string, labels: Record<string, string> = {}): k8s.core.v1.Namespace =>
             new k8s.core.v1.Namespace(
                 `${name}-${role}-ns`,
-                { metadata: { name: nsName, labels: ownerLabels(pulumi.getStack()) } },
+                { metadata: { name: nsName, labels: { ...labels, ...ownerLabels(pulumi.getStack()) } } },
                 { parent: this, dependsOn: [...(args.clusterReady ?? [])] },
             );
         const systemNs = namespace("system", ISTIO_NAMESPACE);
-        const ingressNs = namespace("ingress", INGRESS_NAMESPACE);
+        // With revisions the gateway's pods are injected through the default tag, which the namespace selects.
+        const ingressNs = namespace("ingress", INGRESS_NAMESPACE, revisioned ? { [REVISION_LABEL]: DEFAULT_TAG } : {});
 
         const release = (
             role: string,
@@ -144,12 +174,32 @@ export class IstioMesh extends pulumi.ComponentResource {
             values: Record<string, unknown>,
             dependsOn: pulumi.Resource[],
             wait = true,
+            version = plan.active.version,
         ): k8s.helm.v3.Release =>
             // Istio's release names: the charts derive object names and labels from them.
             pinnedRelease(
                 `${name}-${role}`,
-                { releaseName, pin: { chart, version: PINS.istio.version, repo: PINS.istio.helmRepo }, namespace, values, wait },
+                { releaseName, pin: { chart, version, repo: PINS.istio.helmRepo }, namespace, values, wait },
                 { parent: this, dependsOn },
+            );
+        const gate = (role: string, env: Record<string, string>, triggers: string[], dependsOn: pulumi.Resource[]): command.local.Command =>
+            new command.local.Command(
+                `${name}-${role}`,
+                {
+                    create: MESH_READY_COMMAND,
+                    environment: {
+                        ...clusterAccessEnv("MESH", args.kubeconfig, args.context),
+                        MESH_MODE: mode,
+                        // From the Namespace resources: the injection probes run in the ingress namespace.
+                        ISTIO_NAMESPACE: systemNs.metadata.name,
+                        INGRESS_NAMESPACE: ingressNs.metadata.name,
+                        MESH_TIMEOUT_SECONDS: String(args.readinessTimeoutSeconds ?? 600),
+                        ...env,
+                    },
+                    triggers,
+                    logging: "stdoutAndStderr",
+                },
+                { parent: this, dependsOn, customTimeouts: { create: "15m" } },
             );
 
         // Does nothing until destroy, when its delete step removes the CRDs that base leaves behind.
@@ -172,60 +222,136 @@ export class IstioMesh extends pulumi.ComponentResource {
             "base",
             ISTIO_BASE_RELEASE,
             systemNs.metadata.name,
-            mergeValues(baseValues(), extra.base ?? {}),
-            // Istio's order for in-place Helm upgrades (istio.io "Upgrade with Helm"): the Gateway API
-            // CRDs, then base; on a fresh install it costs seconds. The cleanup comes first so that
+            mergeValues(baseValues(revisioned ? "" : "default"), extra.base ?? {}),
+            // Istio's order for Helm upgrades (istio.io "Upgrade with Helm"): the Gateway API CRDs,
+            // then base; on a fresh install it costs seconds. The cleanup comes first so that
             // destroy runs it last, after every Istio object is gone.
             [...(crdCleanup ? [crdCleanup] : []), ...(args.dependsOn ?? [])],
+            true,
+            // The CRDs of the newest installed Istio: they serve every older istiod too.
+            plan.base.version,
         );
-        const istiod = release(
-            "istiod",
-            "istiod",
-            "istiod",
-            systemNs.metadata.name,
+        const istiodFor = (revision: string | undefined, withoutInjectorWebhook = false): Record<string, unknown> =>
             mergeValues(
                 istiodValues({
                     mode,
+                    revision,
+                    withoutInjectorWebhook,
                     replicas: istiodSettings.replicas,
                     resources: istiodSettings.resources,
                     podDisruptionBudget: istiodSettings.podDisruptionBudget,
                     meshConfig: meshConfig({ ...mesh, tracing: args.tracing, extAuthz: args.extAuthz }),
                 }),
                 extra.istiod ?? {},
-            ),
-            // istiod needs the CRDs and webhook configuration from base (and, through it, the Gateway API CRDs it watches)
-            [base],
-        );
-        const dataPlane: pulumi.Resource[] = [];
-        if (mode === "ambient") {
-            // Istio's ambient install order: cni and ztunnel after istiod, which issues ztunnel's certificates
-            dataPlane.push(release("cni", "cni", "istio-cni", systemNs.metadata.name, mergeValues(cniValues(), extra.cni ?? {}), [istiod]));
-            dataPlane.push(
-                release("ztunnel", "ztunnel", "ztunnel", systemNs.metadata.name, mergeValues(ztunnelValues(), extra.ztunnel ?? {}), [
-                    istiod,
-                ]),
+            );
+        // istiod needs the CRDs and webhook configuration from base (and, through it, the Gateway API CRDs it watches)
+        const istiodDeps = [base];
+
+        // One istiod per revision, each proven ready through its own webhooks before a tag points at it.
+        const revisionGates = new Map<string, command.local.Command>();
+        const istiods: k8s.helm.v3.Release[] = [];
+        for (const r of plan.revisions) {
+            const istiod = release(
+                `istiod-${r.revision}`,
+                "istiod",
+                `istiod-${r.revision}`,
+                systemNs.metadata.name,
+                istiodFor(r.revision),
+                istiodDeps,
+                true,
+                r.version,
+            );
+            istiods.push(istiod);
+            revisionGates.set(
+                r.revision,
+                // the probes exercise this revision's webhooks, which its release installs
+                gate(`ready-${r.revision}`, { MESH_GATE: "revision", MESH_REVISION: r.revision }, [r.version, mode], [istiod]),
+            );
+        }
+        const activeGate = revisionGates.get(plan.active.revision);
+
+        // The tags, the stack's own objects, each after its revision's gate; the default tag also
+        // carries the cluster-wide validating webhook.
+        const tagObjects: pulumi.Resource[] = [];
+        for (const t of plan.tags) {
+            const manifest = tagWebhook(t.tag, t.revision, ISTIO_NAMESPACE, pulumi.getStack());
+            tagObjects.push(
+                new k8s.admissionregistration.v1.MutatingWebhookConfiguration(
+                    `${name}-tag-${t.tag}`,
+                    manifest,
+                    // a tag's injector sends pods to its revision's istiod, which must serve first
+                    { parent: this, dependsOn: [revisionGates.get(t.revision) as command.local.Command] },
+                ),
+            );
+        }
+        if (revisioned && activeGate) {
+            tagObjects.push(
+                new k8s.admissionregistration.v1.ValidatingWebhookConfiguration(
+                    `${name}-default-validator`,
+                    defaultValidator(plan.active.revision, ISTIO_NAMESPACE, pulumi.getStack()),
+                    // every Istio object's validation goes to the default tag's istiod, which must serve first
+                    { parent: this, dependsOn: [activeGate] },
+                ),
             );
         }
 
-        this.ready = new command.local.Command(
-            `${name}-ready`,
-            {
-                create: MESH_READY_COMMAND,
-                environment: {
-                    ...clusterAccessEnv("MESH", args.kubeconfig, args.context),
-                    MESH_MODE: mode,
-                    // From the Namespace resources: the injection probes run in the ingress namespace.
-                    ISTIO_NAMESPACE: systemNs.metadata.name,
-                    INGRESS_NAMESPACE: ingressNs.metadata.name,
-                    MESH_TIMEOUT_SECONDS: String(args.readinessTimeoutSeconds ?? 600),
-                },
-                // Re-check after an Istio upgrade or a change of mode.
-                triggers: [PINS.istio.version, mode],
-                logging: "stdoutAndStderr",
-            },
-            // the probes exercise istiod's webhooks (and, in ambient mode, the cni and ztunnel DaemonSets)
-            { parent: this, dependsOn: [istiod, ...dataPlane], customTimeouts: { create: "15m" } },
-        );
+        const dataPlane: pulumi.Resource[] = [];
+        // The istiod installed without a revision: the only one in place; with revisions, the one an
+        // earlier deployment installed, kept at its own version until it is retired.
+        const legacy = plan.legacy
+            ? release(
+                  "istiod",
+                  "istiod",
+                  "istiod",
+                  systemNs.metadata.name,
+                  // With revisions its injector gives way to the default tag's, which takes over
+                  // istio-injection=enabled; its istiod keeps serving the proxies it injected.
+                  istiodFor(undefined, revisioned),
+                  // in place: istiod after base; with revisions: its injector goes only once the default tag's serves
+                  revisioned ? [...istiodDeps, ...tagObjects] : istiodDeps,
+                  true,
+                  plan.legacy.version,
+              )
+            : undefined;
+        if (legacy) istiods.unshift(legacy);
+        // What the data plane and the gate wait for: the istiod of the active revision.
+        const activeIstiod: pulumi.Resource[] = revisioned ? [activeGate as command.local.Command] : [legacy as k8s.helm.v3.Release];
+        if (mode === "ambient") {
+            // Istio's ambient install order: cni and ztunnel after istiod, which issues ztunnel's
+            // certificates. They cannot be canaried: they upgrade in place, at the default tag's version.
+            dataPlane.push(
+                release("cni", "cni", "istio-cni", systemNs.metadata.name, mergeValues(cniValues(), extra.cni ?? {}), activeIstiod),
+            );
+            dataPlane.push(
+                release(
+                    "ztunnel",
+                    "ztunnel",
+                    "ztunnel",
+                    systemNs.metadata.name,
+                    mergeValues(ztunnelValues(revisioned ? plan.active.revision : undefined), extra.ztunnel ?? {}),
+                    activeIstiod,
+                ),
+            );
+        }
+
+        this.ready = revisioned
+            ? gate(
+                  "ready",
+                  { MESH_GATE: "tag", MESH_REVISION: plan.active.revision },
+                  // Re-check when the default tag moves, or the mode changes.
+                  [plan.active.revision, mode],
+                  // the probes go through the default tag's webhooks (and, in ambient mode, the cni and ztunnel DaemonSets);
+                  // an istiod without a revision must have given its injector up first, or it would inject too
+                  [...tagObjects, ...(legacy ? [legacy] : []), ...dataPlane],
+              )
+            : gate(
+                  "ready",
+                  {},
+                  // Re-check after an Istio upgrade or a change of mode.
+                  [plan.active.version, mode],
+                  // the probes exercise istiod's webhooks (and, in ambient mode, the cni and ztunnel DaemonSets)
+                  [legacy as k8s.helm.v3.Release, ...dataPlane],
+              );
 
         this.gatewayRelease = release(
             "gateway",
@@ -239,6 +365,7 @@ export class IstioMesh extends pulumi.ComponentResource {
                     nodeSelector: gatewaySettings.nodeSelector,
                     exposure: args.exposure ?? { type: "LoadBalancer" },
                     extraPorts: args.extraPorts,
+                    revision: revisioned ? plan.active.revision : undefined,
                 }),
                 extra.gateway ?? {},
             ),
@@ -291,7 +418,12 @@ export class IstioMesh extends pulumi.ComponentResource {
             this.ingressUrl = reachable.stdout.apply((out) => out.trim().split("\n").pop() ?? "");
         }
 
-        this.version = pulumi.output(PINS.istio.version);
+        this.version = pulumi.output(plan.active.version);
+        this.activeRevision = plan.active.revision;
+        this.activeVersion = plan.active.version;
+        this.revisionTag = revisioned ? DEFAULT_TAG : undefined;
+        this.installedRevisions = pulumi.output(recordedRevisions(plan));
+        this.istiodReleases = istiods;
         this.mode = pulumi.output(mode);
         this.gatewayNamespace = INGRESS_NAMESPACE;
         this.gatewayNamespaceName = ingressNs.metadata.name;
@@ -301,6 +433,7 @@ export class IstioMesh extends pulumi.ComponentResource {
         this.registerOutputs({
             version: this.version,
             mode: this.mode,
+            installedRevisions: this.installedRevisions,
             ingressUrl: this.ingressUrl,
             gatewayNamespaceName: this.gatewayNamespaceName,
         });

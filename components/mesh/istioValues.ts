@@ -61,14 +61,27 @@ export function meshConfig(input: MeshConfigInput): Values {
     };
 }
 
-/** Values of the `base` chart (CRDs and cluster roles). */
-export function baseValues(): Values {
-    return { defaultRevision: "default" };
+/**
+ * Values of the `base` chart (CRDs and cluster roles). `defaultRevision` names the istiod its
+ * cluster-wide validating webhook calls: `default` for an istiod installed without a revision; ""
+ * (none) with revisions, where the stack renders that webhook itself for the default tag
+ * (components/mesh/revisionTags.ts, defaultValidator, says why).
+ */
+export function baseValues(defaultRevision = "default"): Values {
+    return { defaultRevision };
 }
 
 /** Values of the `istiod` chart. */
 export function istiodValues(input: {
     readonly mode: MeshMode;
+    /** The revision this istiod serves; none for an istiod installed without one. */
+    readonly revision?: string;
+    /**
+     * Leave out its injector webhook configuration (the chart's `global.operatorManageWebhooks`),
+     * for an istiod installed without a revision once the default tag's injector has taken over.
+     * @default false
+     */
+    readonly withoutInjectorWebhook?: boolean;
     readonly replicas: number;
     readonly resources: Resources;
     readonly podDisruptionBudget: boolean;
@@ -77,13 +90,20 @@ export function istiodValues(input: {
     return {
         // Ambient needs the ambient profile on istiod and on cni.
         ...(input.mode === "ambient" ? { profile: "ambient" } : {}),
+        // No revisionTags: tags are the stack's own objects, so moving one never upgrades a release.
+        ...(input.revision !== undefined ? { revision: input.revision } : {}),
         // A fixed replica count: an autoscaler would fight it.
         autoscaleEnabled: false,
         replicaCount: input.replicas,
         resources: input.resources,
         // The hub set here, not left to the chart: every Istio image comes from a registry that stays
         // (the gateway's proxy too, which istiod's injector fills in).
-        global: { hub: PINS.istio.hub, defaultPodDisruptionBudget: { enabled: input.podDisruptionBudget } },
+        global: {
+            hub: PINS.istio.hub,
+            defaultPodDisruptionBudget: { enabled: input.podDisruptionBudget },
+            // istiod chart templates/mutatingwebhook.yaml renders its injector only without it.
+            ...(input.withoutInjectorWebhook ? { operatorManageWebhooks: true } : {}),
+        },
         meshConfig: input.meshConfig,
     };
 }
@@ -93,11 +113,25 @@ export function cniValues(): Values {
     return { profile: "ambient", global: { hub: PINS.istio.hub } };
 }
 
-/** Values of the `ztunnel` chart (ambient mode). */
-export function ztunnelValues(): Values {
+/**
+ * Values of the `ztunnel` chart (ambient mode). With a revision, ztunnel takes its certificates and
+ * config from that revision's istiod (the chart's templates/daemonset.yaml: CA_ADDRESS and
+ * XDS_ADDRESS `istiod-<revision>`), so it follows the default tag.
+ */
+export function ztunnelValues(revision?: string): Values {
     // The ztunnel chart reads a top-level hub, not global.hub (its templates/daemonset.yaml).
-    return { hub: PINS.istio.hub };
+    return { hub: PINS.istio.hub, ...(revision === undefined ? {} : { revision }) };
 }
+
+/** The pod annotation that names the revision a workload's proxy should run; a new value restarts the pods. */
+export const PROXY_REVISION_ANNOTATION = "istio-mesh.dev/proxy-revision";
+
+/** The gateway chart's own pod annotations (its values.yaml), kept because a values override replaces the map. */
+const GATEWAY_POD_ANNOTATIONS = {
+    "prometheus.io/port": "15020",
+    "prometheus.io/scrape": "true",
+    "prometheus.io/path": "/stats/prometheus",
+};
 
 /** Lets a pod run on a control-plane node despite its NoSchedule taint. */
 export const CONTROL_PLANE_TOLERATION = { key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" } as const;
@@ -115,6 +149,12 @@ export function gatewayValues(input: {
     readonly exposure: GatewayExposure;
     /** More HTTP ports the gateway serves (the addon UIs); they also keep the client's address for policy. @default [] */
     readonly extraPorts?: readonly { readonly name: string; readonly port: number }[];
+    /**
+     * The revision the default tag points at: a pod template annotation, so that the gateway's pods
+     * restart onto a revision when the tag moves (a pod keeps the proxy it was injected with).
+     * @default none (an istiod upgraded in place)
+     */
+    readonly revision?: string;
 }): Values {
     const extraPorts = input.extraPorts ?? [];
     const nodePorts = input.exposure.type === "NodePort" ? input.exposure : undefined;
@@ -129,7 +169,18 @@ export function gatewayValues(input: {
         kind: input.kind,
         // A fixed count: autoscaling would change it behind the stack's back (and kind has no metrics server).
         autoscaling: { enabled: false },
-        ...(input.kind === "Deployment" ? { replicaCount: input.replicas } : {}),
+        ...(input.kind === "Deployment"
+            ? {
+                  replicaCount: input.replicas,
+                  // A restart (a tag that moves) starts each new pod before an old one stops.
+                  strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+                  // The chart renders it only with more than one replica (templates/poddisruptionbudget.yaml).
+                  ...(input.replicas > 1 ? { podDisruptionBudget: { minAvailable: 1 } } : {}),
+              }
+            : {}),
+        ...(input.revision !== undefined
+            ? { podAnnotations: { ...GATEWAY_POD_ANNOTATIONS, [PROXY_REVISION_ANNOTATION]: input.revision } }
+            : {}),
         ...(input.kind === "DaemonSet"
             ? {
                   nodeSelector: input.nodeSelector,

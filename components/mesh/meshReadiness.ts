@@ -18,8 +18,19 @@ function message(body: unknown): string {
 /** The annotation istiod's validation rejects on every object (istio pkg/config/constants/constants.go AlwaysReject). */
 export const ALWAYS_REJECT_ANNOTATION = "internal.istio.io/webhook-always-reject";
 
-/** Label of the webhook configurations istiod patches for its default revision (istio pkg/webhooks/validation/controller). */
-export const WEBHOOK_SELECTOR = "istio.io/rev=default";
+/** The label that names a control plane revision, on webhook configurations and on injected pods. */
+export const REVISION_LABEL = "istio.io/rev";
+
+/**
+ * Label of the webhook configurations istiod patches for its revision (istio pkg/webhooks/validation/
+ * controller); an istiod installed without a revision is revision `default`.
+ */
+export function webhookSelector(revision = "default"): string {
+    return `${REVISION_LABEL}=${revision}`;
+}
+
+/** Label of the webhook configurations istiod patches for its default revision. */
+export const WEBHOOK_SELECTOR = webhookSelector();
 
 /**
  * Server-side dry run of an Istio object that istiod must reject. istiod's validating webhooks
@@ -32,11 +43,14 @@ export const WEBHOOK_SELECTOR = "istio.io/rev=default";
  * no `istio.io/rev` label, like every Istio object this stack creates, so it goes through the
  * same webhook they do (base's istiod-default-validator).
  */
-export async function probeValidation(api: KubeApi, namespace: string): Promise<Probe> {
+export async function probeValidation(api: KubeApi, namespace: string, revision?: string): Promise<Probe> {
+    // With a revision, the probe carries its label, so that the revision's own webhook
+    // (istio-validator-<revision>-<namespace>, objectSelector istio.io/rev) sees it too.
+    const labels = revision === undefined ? {} : { labels: { [REVISION_LABEL]: revision } };
     const body = {
         apiVersion: "security.istio.io/v1",
         kind: "AuthorizationPolicy",
-        metadata: { name: "mesh-readiness-probe", namespace, annotations: { [ALWAYS_REJECT_ANNOTATION]: "true" } },
+        metadata: { name: "mesh-readiness-probe", namespace, ...labels, annotations: { [ALWAYS_REJECT_ANNOTATION]: "true" } },
         spec: { action: "ALLOW", rules: [{}], selector: { matchLabels: { app: "mesh-readiness-probe" } } },
     };
     const res = await api.request("POST", `/apis/security.istio.io/v1/namespaces/${namespace}/authorizationpolicies?dryRun=All`, body);
@@ -64,15 +78,16 @@ interface WebhookConfigurationList {
  * (controller.go, updateValidatingWebhookConfiguration). Until then an istiod outage would let
  * invalid config through unnoticed.
  */
-export async function probeFailurePolicy(api: KubeApi): Promise<Probe> {
+export async function probeFailurePolicy(api: KubeApi, revision = "default"): Promise<Probe> {
+    const selector = webhookSelector(revision);
     const res = await api.request(
         "GET",
-        `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations?labelSelector=${encodeURIComponent(WEBHOOK_SELECTOR)}`,
+        `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations?labelSelector=${encodeURIComponent(selector)}`,
     );
     if (res.status !== 200) return { ready: false, reason: `validating webhook configurations: HTTP ${res.status}: ${message(res.body)}` };
     const items = (res.body as WebhookConfigurationList).items ?? [];
     if (items.length === 0) {
-        return { ready: false, reason: `no validating webhook configuration labelled ${WEBHOOK_SELECTOR} exists yet` };
+        return { ready: false, reason: `no validating webhook configuration labelled ${selector} exists yet` };
     }
     const open = items.flatMap((c) =>
         (c.webhooks ?? [])
@@ -94,15 +109,23 @@ export type InjectionTemplate = "sidecar" | "gateway";
  * container `istio-proxy` with image `auto` that the injector fills in): those pods are injected
  * in both data plane modes, so this probe runs in ambient mode too.
  */
-export async function probeInjection(api: KubeApi, namespace: string, template: InjectionTemplate = "sidecar"): Promise<Probe> {
+export async function probeInjection(
+    api: KubeApi,
+    namespace: string,
+    template: InjectionTemplate = "sidecar",
+    revision?: { readonly select?: string; readonly expect: string },
+): Promise<Probe> {
     const gateway = template === "gateway";
+    // `select`: the pod asks for that revision itself (the revision's rev.object webhook takes it, in a
+    // namespace without an istio.io/rev label); without it, the namespace's label (a tag) decides.
+    const selected = revision?.select === undefined ? {} : { [REVISION_LABEL]: revision.select };
     const body = {
         apiVersion: "v1",
         kind: "Pod",
         metadata: {
             generateName: "mesh-readiness-probe-",
             namespace,
-            labels: { "sidecar.istio.io/inject": "true", app: "mesh-readiness-probe" },
+            labels: { "sidecar.istio.io/inject": "true", app: "mesh-readiness-probe", ...selected },
             ...(gateway ? { annotations: { "inject.istio.io/templates": "gateway" } } : {}),
         },
         spec: {
@@ -119,6 +142,17 @@ export async function probeInjection(api: KubeApi, namespace: string, template: 
     if (!proxy) return { ready: false, reason: `${what}: the dry-run pod came back without an istio-proxy container` };
     if (gateway && (proxy.image ?? "auto") === "auto") {
         return { ready: false, reason: `${what}: the dry-run pod came back with image "auto": istiod did not inject it` };
+    }
+    if (revision) {
+        // The injector labels the pod with its own revision (istiod chart files/injection-template.yaml
+        // and gateway-injection-template.yaml: istio.io/rev: {{ .Revision | default "default" }}).
+        const injectedBy = (res.body as { metadata?: { labels?: Record<string, string> } }).metadata?.labels?.[REVISION_LABEL];
+        if (injectedBy !== revision.expect) {
+            return {
+                ready: false,
+                reason: `${what}: the dry-run pod was injected by revision ${injectedBy ?? "(none)"}, not ${revision.expect}`,
+            };
+        }
     }
     return READY;
 }
@@ -143,21 +177,46 @@ export interface MeshNamespaces {
 }
 
 /**
+ * What a gate proves ready: the istiod installed without a revision (no target); one revision's
+ * istiod, through its own webhooks, before any tag points at it; or the default tag, through the
+ * webhooks every workload of the stack goes through (the cluster-wide validator, the tag's
+ * injector in the tag-labelled ingress namespace), answered by the revision it points at.
+ */
+export type GateTarget = { readonly kind: "revision"; readonly revision: string } | { readonly kind: "tag"; readonly revision: string };
+
+function controlPlaneProbes(api: KubeApi, mode: MeshMode, namespaces: MeshNamespaces, target?: GateTarget): (() => Promise<Probe>)[] {
+    if (target?.kind === "revision") {
+        // istio-system carries no istio.io/rev label, so the probe pods' own label picks the revision.
+        const rev = { select: target.revision, expect: target.revision };
+        return [
+            () => probeValidation(api, namespaces.istio, target.revision),
+            () => probeFailurePolicy(api, target.revision),
+            () => probeInjection(api, namespaces.istio, "gateway", rev),
+            ...(mode === "sidecar" ? [() => probeInjection(api, namespaces.istio, "sidecar", rev)] : []),
+        ];
+    }
+    const expect = target ? { expect: target.revision } : undefined;
+    return [
+        () => probeValidation(api, namespaces.istio),
+        () => probeFailurePolicy(api, target?.revision),
+        () => probeInjection(api, namespaces.ingress, "gateway", expect),
+        ...(mode === "sidecar" ? [() => probeInjection(api, namespaces.ingress, "sidecar", expect)] : []),
+    ];
+}
+
+/**
  * Every probe the mode needs, in order; the first one not ready wins. Both modes need istiod's
  * validation (serving and fail-closed) and the gateway's injection; sidecar mode also needs
  * sidecar injection for Bookinfo, ambient mode istio-cni and ztunnel on every node.
  */
-export async function probeMesh(api: KubeApi, mode: MeshMode, namespaces: MeshNamespaces): Promise<Probe> {
-    const probes: (() => Promise<Probe>)[] = [
-        () => probeValidation(api, namespaces.istio),
-        () => probeFailurePolicy(api),
-        () => probeInjection(api, namespaces.ingress, "gateway"),
-    ];
+export async function probeMesh(api: KubeApi, mode: MeshMode, namespaces: MeshNamespaces, target?: GateTarget): Promise<Probe> {
+    const probes = controlPlaneProbes(api, mode, namespaces, target);
     switch (mode) {
         case "sidecar":
-            probes.push(() => probeInjection(api, namespaces.ingress, "sidecar"));
             break;
         case "ambient":
+            // istio-cni and ztunnel are shared by every revision (they cannot be canaried): the tag's gate checks them.
+            if (target?.kind === "revision") break;
             probes.push(
                 () => probeDaemonSet(api, namespaces.istio, "istio-cni-node"),
                 () => probeDaemonSet(api, namespaces.istio, "ztunnel"),

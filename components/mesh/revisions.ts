@@ -17,6 +17,14 @@
  */
 import { show } from "../schema";
 
+/**
+ * The Istio releases the stack's chart values were checked against (rendered with the charts of
+ * each): the ones `istio.version`, `istio.upgrade.keepRevisions` and the tags may name. The pin
+ * (components/versions.ts) is one of them (test/mesh/upgradeConfig.test.ts); the one before it
+ * stays, so that a stack on it upgrades through revisions.
+ */
+export const ISTIO_RELEASES: readonly string[] = ["1.30.3", "1.31.1"];
+
 /** How Istio is upgraded when its version changes. */
 export type UpgradeStrategy = "revisions" | "inPlace";
 

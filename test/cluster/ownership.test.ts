@@ -29,7 +29,14 @@ interface Obj {
 }
 
 /** A fake API server holding some objects: namespaces, CRDs and the Gateway API admission policy. */
-function cluster(objects: { namespaces?: Obj[]; crds?: Obj[]; policies?: Obj[]; bindings?: Obj[] }): KubeApi {
+function cluster(objects: {
+    namespaces?: Obj[];
+    crds?: Obj[];
+    policies?: Obj[];
+    bindings?: Obj[];
+    mutating?: Obj[];
+    validating?: Obj[];
+}): KubeApi {
     const byName = (list: Obj[] | undefined, name: string) => list?.find((o) => o.metadata.name === name);
     return {
         async request(method, path) {
@@ -43,6 +50,10 @@ function cluster(objects: { namespaces?: Obj[]; crds?: Obj[]; policies?: Obj[]; 
                 return one(byName(objects.policies, m[1]));
             if ((m = path.match(/^\/apis\/admissionregistration\.k8s\.io\/v1\/validatingadmissionpolicybindings\/(.+)$/)))
                 return one(byName(objects.bindings, m[1]));
+            if ((m = path.match(/^\/apis\/admissionregistration\.k8s\.io\/v1\/mutatingwebhookconfigurations\/(.+)$/)))
+                return one(byName(objects.mutating, m[1]));
+            if ((m = path.match(/^\/apis\/admissionregistration\.k8s\.io\/v1\/validatingwebhookconfigurations\/(.+)$/)))
+                return one(byName(objects.validating, m[1]));
             return { status: 500, body: { message: `unexpected ${path}` } };
         },
     };
@@ -55,6 +66,48 @@ const helmBase = { annotations: { "meta.helm.sh/release-name": "istio-base", "me
 describe("ownership: what the stack may take over on an existing cluster", () => {
     it("lets a first deploy into an empty cluster go on", async () => {
         assert.deepEqual(await findConflicts(cluster({}), PLAN), []);
+    });
+
+    it("stops at a revision tag webhook someone else made (istioctl tag set), and takes over its own and its base's old validator", async () => {
+        const plan: OwnershipPlan = {
+            ...PLAN,
+            webhooks: { mutating: ["istio-revision-tag-default"], validating: ["istiod-default-validator"] },
+        };
+        assert.deepEqual(await findConflicts(cluster({}), plan), []);
+        const istioctl = cluster({
+            mutating: [{ metadata: { name: "istio-revision-tag-default", labels: { "istio.io/tag": "default" } } }],
+            validating: [{ metadata: { name: "istiod-default-validator", labels: { "istio-mesh.dev/stack": "staging" } } }],
+        });
+        assert.deepEqual(await findConflicts(istioctl, plan), [
+            {
+                object: "mutatingwebhookconfiguration istio-revision-tag-default",
+                problem:
+                    "exists and belongs to someone else, not to this stack: another Istio control plane (istioctl tag set, or another Helm release) routes pods or validation through it",
+                fix: "remove it if that control plane is gone (istioctl tag remove, or kubectl delete mutatingwebhookconfiguration istio-revision-tag-default); to let this stack take it over, kubectl label mutatingwebhookconfiguration istio-revision-tag-default istio-mesh.dev/stack=prod",
+            },
+            {
+                object: "validatingwebhookconfiguration istiod-default-validator",
+                problem:
+                    'exists and belongs to stack "staging" of this project, not to this stack: another Istio control plane (istioctl tag set, or another Helm release) routes pods or validation through it',
+                fix: "remove it if that control plane is gone (istioctl tag remove, or kubectl delete validatingwebhookconfiguration istiod-default-validator); to let this stack take it over, kubectl label validatingwebhookconfiguration istiod-default-validator istio-mesh.dev/stack=prod",
+            },
+        ]);
+        const own = cluster({
+            mutating: [{ metadata: { name: "istio-revision-tag-default", labels: ours } }],
+            validating: [{ metadata: { name: "istiod-default-validator", ...helmBase } }],
+        });
+        assert.deepEqual(await findConflicts(own, plan), []);
+        const otherBase = cluster({
+            validating: [
+                {
+                    metadata: {
+                        name: "istiod-default-validator",
+                        annotations: { "meta.helm.sh/release-name": "istio-base", "meta.helm.sh/release-namespace": "other" },
+                    },
+                },
+            ],
+        });
+        assert.equal((await findConflicts(otherBase, plan)).length, 1);
     });
 
     it("marks what a stack creates with its name under the stack label", () => {
@@ -234,6 +287,8 @@ describe("ownership check in the program", () => {
             ],
             gatewayApi: true,
             istioBase: { release: "istio-base", namespace: "istio-system" },
+            // prod upgrades through revisions: the default tag's webhooks are the stack's own objects
+            webhooks: { mutating: ["istio-revision-tag-default"], validating: ["istiod-default-validator"] },
         });
         assert.deepEqual(check.inputs.triggers, [JSON.stringify(plan)]);
         // Everything in the cluster is in one of these namespaces or comes from the CRD bundle.

@@ -206,8 +206,14 @@ describe("Istio mesh: options", () => {
         const values = run.get("istio-gateway").inputs.values;
         assert.equal(values.service.type, "LoadBalancer");
         assert.ok(values.service.ports.every((p: any) => p.nodePort === undefined));
-        assert.equal(run.get("istio-istiod").inputs.values.replicaCount, 2);
-        assert.equal(run.get("istio-istiod").inputs.values.global.defaultPodDisruptionBudget.enabled, true);
+        // prod upgrades through revisions: its istiod is the pinned version's revision
+        const istiod = run.get(`istio-istiod-${ISTIO_VERSION.replaceAll(".", "-")}`).inputs.values;
+        assert.equal(istiod.replicaCount, 2);
+        assert.equal(istiod.global.defaultPodDisruptionBudget.enabled, true);
+        // two gateway pods, restarted one new pod at a time, with a disruption budget
+        assert.equal(values.replicaCount, 2);
+        assert.deepEqual(values.strategy, { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+        assert.deepEqual(values.podDisruptionBudget, { minAvailable: 1 });
     });
 });
 

@@ -35,6 +35,8 @@ export async function executePlan(
     let listedKind: string | undefined;
     /** A kind stack whose cluster kind does not list: there is no cluster to reach, and none to wait for. */
     let absentKind = false;
+    // The kind cluster whose image pulls the timing report counts.
+    let kindCluster: string | undefined;
     const answers = async (): Promise<boolean> =>
         listedKind === undefined ? true : kindApiAnswers(listedKind, plan, shell, options.kube, options.apiWait);
     const notAnswering = (name: string): string =>
@@ -75,6 +77,7 @@ export async function executePlan(
                 before = [...decision.before];
                 replace = decision.replace;
                 if (target?.mode === "kind") {
+                    kindCluster = target.clusterName;
                     if (decision.awaitApi) listedKind = target.clusterName;
                     else absentKind = true;
                 }
@@ -114,7 +117,7 @@ export async function executePlan(
                 break;
             }
             case "timings":
-                await reportTimings(plan, step, shell, options.predict);
+                await reportTimings(plan, step, shell, options.predict, kindCluster);
                 break;
             default: {
                 const never: never = step;

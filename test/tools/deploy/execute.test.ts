@@ -5,6 +5,9 @@ import type { Captured } from "../../../tools/deploy/facts";
 import { planStack } from "../../../tools/deploy/plan";
 import type { Shell } from "../../../tools/deploy/shell";
 import { DEV_KIND_CLUSTER_URN, fixtureText } from "../../eventFixtures";
+import { pulledEventsArgv } from "../../../tools/deploy/report";
+import { snapshotArgv } from "../../../tools/cache/records";
+import { CACHE_LABEL } from "../../../components/cluster/imageCache";
 
 describe("running a command's steps", () => {
     /** A machine whose commands answer from a table; records what ran. */
@@ -162,6 +165,28 @@ describe("running a command's steps", () => {
                 "kind get clusters": ok(""),
                 "pulumi stack export --stack dev": state,
                 "pulumi stack export --stack dev --show-secrets": state,
+                // After the up: the kubelet's pulls, and what the image cache fetched (timestamps after the run began).
+                [pulledEventsArgv("istio-dev").join(" ")]: ok(
+                    JSON.stringify({
+                        items: [
+                            {
+                                reason: "Pulled",
+                                lastTimestamp: "2099-01-01T00:00:00Z",
+                                message:
+                                    'Successfully pulled image "docker.io/istio/pilot:1.31.1" in 4s (4s including waiting). Image size: 5000000 bytes.',
+                            },
+                        ],
+                    }),
+                ),
+                [`docker ps --all --filter label=${CACHE_LABEL} --format {{.Names}}\t{{.Label "${CACHE_LABEL}"}}\t{{.State}}`]: ok(
+                    "istio-mesh-cache-docker-io\tdocker.io\trunning\n",
+                ),
+                [`docker volume ls --filter label=${CACHE_LABEL} --format {{.Name}}\t{{.Label "${CACHE_LABEL}"}}`]: ok(
+                    "istio-mesh-cache-docker-io\tdocker.io\n",
+                ),
+                [snapshotArgv("istio-mesh-cache-docker-io").join(" ")]: ok(
+                    `== blobs\n4000000 4102444800 blobs/sha256/aa/${"a".repeat(64)}/data\n== counters\n`,
+                ),
             },
             { [log]: fixtureText("dev-up-fresh.jsonl.gz") },
         );
@@ -190,6 +215,12 @@ describe("running a command's steps", () => {
         assert.equal(timings.stack, "dev");
         assert.equal(timings.slowest[0].name, "kind-cluster");
         assert.equal(timings.slowest[0].seconds, 108);
+        assert.match(out, /Image pulls \(the kubelet's Pulled events\):\n {2}1 images, 5\.0 MB, 4s of pulling/);
+        assert.match(out, /Fetched from the internet by the image caches \(their own storage\): 4\.0 MB, docker\.io 4\.0 MB in 1 blobs\./);
+        assert.deepEqual(
+            [timings.pulls.bytes, timings.pulls.seconds, timings.pulls.upstream],
+            [5000000, 4, [{ registry: "docker.io", blobs: 1, bytes: 4000000 }]],
+        );
     });
 
     /** dev's state after an up interrupted while installing istiod (a pending create), as --show-secrets exports it. */

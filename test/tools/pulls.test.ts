@@ -1,0 +1,94 @@
+import { strict as assert } from "assert";
+import { parseGoDuration, pullReport, pullsFromEvents, renderPulls, upstreamFetches } from "../../tools/pulls";
+
+const T0 = 1767261600; // 2026-01-01T10:00:00Z
+const iso = (s: number): string => new Date(s * 1000).toISOString().replace(/\.000Z$/, "Z");
+const event = (at: number, message: string, reason = "Pulled") => ({ reason, message, lastTimestamp: iso(at), metadata: {} });
+const EVENTS = JSON.stringify({
+    items: [
+        event(T0 - 600, 'Successfully pulled image "docker.io/istio/pilot:1.31.1" in 9s (9s including waiting). Image size: 1 bytes.'),
+        event(
+            T0 + 30,
+            'Successfully pulled image "docker.io/istio/proxyv2:1.31.1" in 12.5s (20.25s including waiting). Image size: 100000000 bytes.',
+        ),
+        event(
+            T0 + 40,
+            'Successfully pulled image "quay.io/kiali/kiali:v2.27.0" in 1m2.5s (1m3s including waiting). Image size: 80000000 bytes.',
+        ),
+        event(T0 + 50, 'Container image "docker.io/istio/proxyv2:1.31.1" already present on machine'),
+        event(T0 + 60, 'Successfully pulled image "busybox:1.28" in 850ms (850ms including waiting). Image size: 700000 bytes.'),
+        event(T0 + 61, "Started container x", "Started"),
+        {
+            reason: "Pulled",
+            message: 'Successfully pulled image "x" in soon (soon including waiting). Image size: 1 bytes.',
+            lastTimestamp: iso(T0 + 70),
+        },
+    ],
+});
+
+describe("image pulls", () => {
+    it("reads Go durations as the kubelet prints them", () => {
+        assert.deepEqual(
+            ["0s", "850ms", "12.5s", "1m2.5s", "1h0m1s", "250µs", "3us", "2s500ms"].map(parseGoDuration),
+            [0, 0.85, 12.5, 62.5, 3601, 0.00025, 0.000003, 2.5],
+        );
+        assert.deepEqual(["", "12", "soon", "1.5x", "s1"].map(parseGoDuration), [undefined, undefined, undefined, undefined, undefined]);
+    });
+
+    it("counts the kubelet's pulls of this deploy, with their registry, size and time, and the images already present", () => {
+        const { pulls, present } = pullsFromEvents(EVENTS, T0);
+        assert.deepEqual(
+            pulls.map((p) => [p.image, p.registry, p.seconds, p.secondsWithWaiting, p.bytes, p.at - T0]),
+            [
+                ["docker.io/istio/proxyv2:1.31.1", "docker.io", 12.5, 20.25, 100000000, 30],
+                ["quay.io/kiali/kiali:v2.27.0", "quay.io", 62.5, 63, 80000000, 40],
+                ["busybox:1.28", "docker.io", 0.85, 0.85, 700000, 60],
+            ],
+        );
+        assert.equal(present, 1);
+        assert.equal(pullsFromEvents(EVENTS).pulls.length, 4, "without a start, the older pull counts too");
+        assert.deepEqual(pullsFromEvents("not json"), { pulls: [], present: 0 });
+    });
+
+    it("counts what each cache fetched from upstream since the deploy began, by its storage", () => {
+        const blob = (bytes: number, at: number) => ({ digest: `sha256:${bytes}`, bytes, fetchedAt: at });
+        assert.deepEqual(
+            upstreamFetches(
+                [
+                    { registry: "docker.io", snapshot: { blobs: [blob(5, T0 - 1), blob(7, T0), blob(11, T0 + 9)], repositories: [] } },
+                    { registry: "quay.io", snapshot: { blobs: [blob(3, T0 - 100)], repositories: [] } },
+                ],
+                T0,
+            ),
+            [
+                { registry: "docker.io", blobs: 2, bytes: 18 },
+                { registry: "quay.io", blobs: 0, bytes: 0 },
+            ],
+        );
+    });
+
+    it("reports the bytes and the seconds of pulling, the longest pulls, and what came from the internet", () => {
+        const r = pullReport(pullsFromEvents(EVENTS, T0), [
+            { registry: "docker.io", blobs: 4, bytes: 90000000 },
+            { registry: "quay.io", blobs: 0, bytes: 0 },
+        ]);
+        assert.equal(r.bytes, 180700000);
+        assert.equal(r.seconds, 75.85);
+        assert.equal(
+            renderPulls(r),
+            [
+                "Image pulls (the kubelet's Pulled events):",
+                "  3 images, 180.7 MB, 1m16s of pulling (each pull's own time, summed: pulls overlap); 1 already on the nodes.",
+                "   1m03s    80.0 MB  quay.io/kiali/kiali:v2.27.0",
+                "     13s   100.0 MB  docker.io/istio/proxyv2:1.31.1",
+                "      1s   700.0 kB  busybox:1.28",
+                "Fetched from the internet by the image caches (their own storage): 90.0 MB, docker.io 90.0 MB in 4 blobs.",
+            ].join("\n"),
+        );
+        assert.equal(
+            renderPulls(pullReport({ pulls: [], present: 2 }, [{ registry: "docker.io", blobs: 0, bytes: 0 }])),
+            "Image pulls (the kubelet's Pulled events):\n  none; 2 images were already on the nodes.\nFetched from the internet by the image caches (their own storage): nothing.",
+        );
+        assert.equal(renderPulls(pullReport({ pulls: [], present: 0 }, undefined)), "Image pulls (the kubelet's Pulled events):\n  none.");
+    });
+});
