@@ -16,6 +16,7 @@ import { PORT_ROLES, PortRole } from "../components/ports";
 import { Captured, dockerState, kindState } from "./deploy/facts";
 import { ENVIRONMENTS } from "./deploy/plan";
 import type { E2eBackend, E2eMachine, E2eStack, OpOutcome } from "./e2e/ports";
+import { deployStack, killedUp } from "./e2e/cli";
 import { runE2e } from "./e2e/runner";
 import { COMMANDS, withCommandLine } from "./commandLine";
 import { preflight } from "./preflight";
@@ -96,12 +97,9 @@ export async function openBackend(name: string, log: (line: string) => void): Pr
     const passphraseFile = path.join(tmp, "passphrase");
     fs.writeFileSync(passphraseFile, passphrase, { mode: 0o600 });
     const shellEnv = { PULUMI_HOME: home, PULUMI_BACKEND_URL: `file://${state}`, PULUMI_CONFIG_PASSPHRASE_FILE: passphraseFile };
-    const workspace = await LocalWorkspace.create({
-        workDir: ROOT,
-        pulumiHome: home,
-        // The passphrase itself too: a PULUMI_CONFIG_PASSPHRASE in the user's shell would win over the file.
-        envVars: { ...shellEnv, PULUMI_CONFIG_PASSPHRASE: passphrase, PULUMI_SKIP_UPDATE_CHECK: "true" },
-    });
+    // The passphrase itself too: a PULUMI_CONFIG_PASSPHRASE in the user's shell would win over the file.
+    const workspaceEnv = { ...shellEnv, PULUMI_CONFIG_PASSPHRASE: passphrase, PULUMI_SKIP_UPDATE_CHECK: "true" };
+    const workspace = await LocalWorkspace.create({ workDir: ROOT, pulumiHome: home, envVars: workspaceEnv });
     const stackFile = path.join(ROOT, `Pulumi.${name}.yaml`);
     const stream = (s: string): void => void process.stdout.write(s);
     const adapt = (stack: Stack): E2eStack => ({
@@ -110,6 +108,13 @@ export async function openBackend(name: string, log: (line: string) => void): Pr
         refresh: ({ onEvent, signal }) => outcome(() => stack.refresh({ onEvent, signal, onOutput: stream, color: "never" })),
         destroy: ({ onEvent, signal, remove }) =>
             outcome(() => stack.destroy({ onEvent, signal, remove, onOutput: stream, color: "never" })),
+        upKilled: (options) =>
+            killedUp(stack.name, { ...process.env, ...workspaceEnv }, ROOT, path.join(tmp, "killed-up.events.jsonl"), options),
+        deploy: ({ onEvent }) => deployStack(stack.name, workspaceEnv, ROOT, tmp, onEvent),
+        pendingOperations: async () =>
+            (((await stack.exportStack()).deployment?.pending_operations ?? []) as { type?: string; resource?: { urn?: string } }[]).map(
+                (op) => ({ type: op.type ?? "", urn: op.resource?.urn ?? "" }),
+            ),
         resources: async () => ((await stack.exportStack()).deployment?.resources ?? []) as StateResource[],
         setConfig: async (config) => {
             // `pulumi stack init` writes the file with the passphrase's salt; keep that, replace the config.

@@ -82,6 +82,16 @@ export function planStack(
             files.push({ path: file, content: passphrase(), mode: 0o600 });
         }
     }
+    const steps = stackSteps(action, stack, processEnv.PULUMI_BACKEND_URL ?? env.PULUMI_BACKEND_URL, state);
+    return { action, stack, env, files, dirs: [state], steps };
+}
+
+/**
+ * The steps of an action on any stack of this project, its event log and timings in `state`: what
+ * {@link planStack} plans for an environment, and what the e2e runner's "npm run deploy" runs on
+ * its throwaway stack.
+ */
+export function stackSteps(action: Action, stack: string, backendUrl: string, state: string): Step[] {
     const eventLog = path.join(state, `${stack}.events.jsonl`);
     const exportArgv = ["pulumi", "stack", "export", "--stack", stack];
     const run: Record<Action, string[]> = {
@@ -92,7 +102,7 @@ export function planStack(
     };
     // Whatever else prepares the action goes after the cluster check, which must come before
     // anything that refreshes, and before the action.
-    const locks = lockDirs(processEnv.PULUMI_BACKEND_URL ?? env.PULUMI_BACKEND_URL, PROJECT, stack);
+    const locks = lockDirs(backendUrl, PROJECT, stack);
     const steps: Step[] = [
         { kind: "command", argv: ["pulumi", "stack", "select", "--create", stack] },
         ...(locks.length > 0 ? [{ kind: "lock-check" as const, dirs: locks }] : []),
@@ -101,7 +111,7 @@ export function planStack(
         { kind: "action", argv: run[action] },
     ];
     if (action === "up") steps.push({ kind: "timings", eventLog, out: path.join(state, `${stack}.timings.json`), exportArgv });
-    return { action, stack, env, files, dirs: [state], steps };
+    return steps;
 }
 
 /** The argv of a refresh of a stack, as the pre-actions run it. */

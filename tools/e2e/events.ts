@@ -71,3 +71,9 @@ export function failureReason(events: readonly EngineEvent[], outcome: OpOutcome
     const detail = errors.find((m) => m !== "") ?? firstLine(outcome.error);
     return failed.length > 0 ? `${failed.join(", ")} failed: ${detail}` : detail || "the operation failed";
 }
+
+/** The point where the runner kills an up: the first Helm release it starts installing. */
+export function isHelmInstall(e: EngineEvent): boolean {
+    const m = e.resourcePreEvent?.metadata;
+    return m !== undefined && (m.op === "create" || m.op === "create-replacement") && m.type === "kubernetes:helm.sh/v3:Release";
+}

@@ -26,6 +26,18 @@ export interface E2eStack {
     up(options: OpOptions & { readonly replace?: readonly string[] }): Promise<OpOutcome>;
     refresh(options: OpOptions): Promise<OpOutcome>;
     destroy(options: OpOptions & { readonly remove: boolean }): Promise<OpOutcome>;
+    /**
+     * `pulumi up` in a process group of its own, killed with SIGKILL (the CLI and every plugin it
+     * started) a few seconds after the first event `killAt` accepts; resolves once it has died.
+     */
+    upKilled(options: {
+        readonly onEvent: (event: EngineEvent) => void;
+        readonly killAt: (event: EngineEvent) => boolean;
+    }): Promise<OpOutcome>;
+    /** What `npm run deploy` runs, on this stack (tools/deploy/execute.ts): the recovery of an interrupted run, then `pulumi up`. */
+    deploy(options: OpOptions): Promise<OpOutcome>;
+    /** The state's pending operations (`pulumi stack export`). */
+    pendingOperations(): Promise<readonly { readonly type: string; readonly urn: string }[]>;
     /** The resources in the stack's state (`pulumi stack export`). */
     resources(): Promise<readonly StateResource[]>;
     /** Replaces the stack's config (its Pulumi.<stack>.yaml `config:` map). */

@@ -7,6 +7,7 @@ export type ScenarioId =
     | "no-change-up"
     | "routing-change"
     | "interrupted-up"
+    | "killed-up"
     | "destroy-then-up"
     | "cluster-deleted"
     | "final-destroy";
@@ -42,6 +43,7 @@ export const TITLES: Readonly<Record<ScenarioId, string>> = {
     "no-change-up": "second up changes nothing",
     "routing-change": "routing change updates only its objects",
     "interrupted-up": "interrupted up, then a plain up",
+    "killed-up": "up killed (SIGKILL) mid Helm install, then npm run deploy",
     "destroy-then-up": "destroy, then up again",
     "cluster-deleted": "kind cluster deleted, documented recovery",
     "final-destroy": "final destroy leaves nothing behind",

@@ -6,7 +6,7 @@ import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { decideCluster, DockerState, KindState } from "../deploy/clusterDecision";
 import { analyzeTimings, dependenciesFromState, formatDuration, renderTimings, Timings, urnName } from "../timing";
 import { Config, withWorkloadsOff } from "./config";
-import { changes, droppedByRefresh, failureReason, isInterruptPoint, verificationRan } from "./events";
+import { changes, droppedByRefresh, failureReason, isHelmInstall, isInterruptPoint, verificationRan } from "./events";
 import type { E2eMachine, E2eStack, Expectations, OpRunner } from "./ports";
 import { list, ScenarioId } from "./report";
 
@@ -134,6 +134,40 @@ export function scenarios(ctx: ScenarioContext): Scenario[] {
                 if (rest.length === 0) fail("the up after the interruption had nothing left to do, so the interruption stopped nothing");
                 if (!verificationRan(events)) fail("the up after the interruption succeeded but the verification did not run");
                 return `stopped as ${at} started; the next up made the other ${rest.length} changes and the verification passed`;
+            },
+        },
+        {
+            id: "killed-up",
+            run: async () => {
+                await ctx.stack().setConfig(withWorkloadsOff(ctx.base));
+                await ctx.up("up (addons off, to have Helm releases to install)");
+                await ctx.stack().setConfig(ctx.base);
+                let at: { name: string; urn: string } | undefined;
+                const killed = await ctx.op("up (killed with SIGKILL as a Helm release installs)", (o) =>
+                    ctx.stack().upKilled({
+                        onEvent: o.onEvent,
+                        killAt: (e) => {
+                            if (at !== undefined || !isHelmInstall(e)) return false;
+                            const urn = e.resourcePreEvent!.metadata.urn;
+                            at = { name: urnName(urn), urn };
+                            log(`  killing pulumi up and its plugins (SIGKILL to the process group) while ${at.name} installs`);
+                            return true;
+                        },
+                    }),
+                );
+                if (at === undefined) fail("nothing to kill: the up installed no Helm release");
+                if (killed.outcome.ok) fail(`the up finished although it was killed while ${at.name} installed`);
+                const pending = await ctx.stack().pendingOperations();
+                if (!pending.some((p) => p.urn === at!.urn && p.type === "creating")) {
+                    fail(`the kill left no pending create of ${at.name}, so the recovery was not exercised`);
+                }
+                const d = await ctx.op("npm run deploy (recovery, then up)", (o) => ctx.stack().deploy(o));
+                if (!d.outcome.ok) fail(`npm run deploy failed after the kill: ${failureReason(d.events, d.outcome)}`);
+                if (!verificationRan(d.events)) fail("npm run deploy succeeded after the kill but the verification did not run");
+                const left = await ctx.stack().pendingOperations();
+                if (left.length > 0)
+                    fail(`npm run deploy left pending operations: ${list(left.map((p) => `${urnName(p.urn)} (${p.type})`))}`);
+                return `killed while ${at.name} installed (${pending.length} pending operations left); npm run deploy recovered, the verification passed and no pending operation is left`;
             },
         },
         {

@@ -10,7 +10,7 @@ import { changedResources } from "../../../tools/mockRun";
 import { DEV_KIND_CLUSTER_URN, fixtureEvents, fixtureState } from "../../eventFixtures";
 import { stackConfig } from "../../harness";
 
-type OpKind = "up" | "refresh" | "destroy";
+type OpKind = "up" | "refresh" | "destroy" | "up-killed" | "deploy";
 
 /** One scripted answer of the fake stack: the events it replays and how the operation ends. */
 interface Script {
@@ -42,6 +42,9 @@ const HAPPY: Script[] = [
     { op: "up", fixture: "dev-up-workloads-off" },
     { op: "up", fixture: "dev-up-interrupted", ok: false, error: "code: 255\n stderr: error: update canceled", interruptible: true },
     { op: "up", fixture: "dev-up-resume" },
+    { op: "up", fixture: "dev-up-workloads-off" },
+    { op: "up-killed", fixture: "dev-up-interrupted" },
+    { op: "deploy", fixture: "dev-up-resume" },
     { op: "destroy", fixture: "dev-destroy", effect: "cluster-down" },
     { op: "up", fixture: "dev-up-fresh", effect: "cluster-up" },
     { op: "refresh", fixture: "dev-refresh-cluster-gone" },
@@ -66,6 +69,11 @@ class World {
     readonly abortedAfter: EngineEvent[] = [];
     cleanedUp = false;
     openedBackend = false;
+    /** The state's pending operations, as the killed up leaves them and the deploy clears them. */
+    pending: { type: string; urn: string }[] = [];
+    deployClearsPending = true;
+    /** What the killed up replayed: its last event is the one it was killed at. */
+    killedEvents: EngineEvent[] = [];
     askedExpectations = false;
     readonly user = new AbortController();
 
@@ -102,6 +110,27 @@ class World {
 
     readonly stack: E2eStack = {
         up: (o) => this.replay("up", o, o.replace ? ` --replace ${o.replace.join(" ")}` : ""),
+        upKilled: async ({ onEvent, killAt }) => {
+            this.calls.push("up-killed");
+            const s = this.script.shift() ?? assert.fail(`unscripted up-killed: ${this.calls.join(", ")}`);
+            assert.equal(s.op, "up-killed", `expected a scripted ${s.op}, got up-killed`);
+            // The CLI dies at the kill point: nothing after it is replayed, and its create stays pending.
+            for (const e of fixtureEvents(s.fixture)) {
+                this.killedEvents.push(e);
+                onEvent(e);
+                if (killAt(e)) {
+                    if (s.ok !== true) this.pending = [{ type: "creating", urn: e.resourcePreEvent!.metadata.urn }];
+                    return { ok: false, error: "pulumi up was killed (SIGKILL)" };
+                }
+            }
+            return { ok: true };
+        },
+        deploy: async (o) => {
+            const r = await this.replay("deploy", o);
+            if (r.ok && this.deployClearsPending) this.pending = [];
+            return r;
+        },
+        pendingOperations: async () => this.pending,
         refresh: (o) => this.replay("refresh", o),
         destroy: async (o) => {
             const r = await this.replay("destroy", o, o.remove ? " --remove" : "");
@@ -194,6 +223,7 @@ describe("e2e scenarios", () => {
             "no-change-up PASS",
             "routing-change PASS",
             "interrupted-up PASS",
+            "killed-up PASS",
             "destroy-then-up PASS",
             "cluster-deleted PASS",
             "final-destroy PASS",
@@ -209,6 +239,9 @@ describe("e2e scenarios", () => {
             "up",
             "up",
             "up",
+            "up",
+            "up-killed",
+            "deploy",
             "destroy",
             "up",
             `kind delete cluster ${NAME}`,
@@ -244,6 +277,51 @@ describe("e2e scenarios", () => {
         );
     });
 
+    it("kills an up as its first Helm release installs, then needs npm run deploy to recover and verify", async () => {
+        const w = new World([...HAPPY]);
+        const report = await runE2e(w.options(), w.ports());
+        const killed = report.scenarios.find((r) => r.id === "killed-up");
+        assert.equal(killed?.result, "PASS", killed?.reason);
+        const at = w.killedEvents[w.killedEvents.length - 1].resourcePreEvent?.metadata;
+        assert.equal(at?.type, "kubernetes:helm.sh/v3:Release", "killed at a Helm install, not earlier");
+        assert.equal(at?.op, "create");
+        assert.equal(
+            w.killedEvents.filter(
+                (e) => e.resourcePreEvent?.metadata.type === "kubernetes:helm.sh/v3:Release" && e.resourcePreEvent.metadata.op === "create",
+            ).length,
+            1,
+            "the first Helm install, and nothing replayed after it",
+        );
+        assert.match(killed?.reason ?? "", /^killed while \S+ installed \(1 pending operations left\); npm run deploy recovered/);
+        const i = w.calls.indexOf("up-killed");
+        assert.deepEqual(w.calls.slice(i - 1, i + 2), ["up", "up-killed", "deploy"]);
+        assert.equal((w.configs[4]["istio-mesh:observability"] as { grafana?: boolean }).grafana, false, "addons off first");
+        assert.deepEqual(w.configs[5], w.configs[0], "then the environment's config again, for the up that is killed");
+    });
+
+    it("fails the killed-up scenario when the kill left nothing pending, or npm run deploy left pending operations", async () => {
+        const nothingPending = new World([
+            ...HAPPY.slice(0, 7),
+            { op: "up-killed", fixture: "dev-up-interrupted", ok: true },
+            ...HAPPY.slice(8),
+        ]);
+        const a = (await runE2e(nothingPending.options(), nothingPending.ports())).scenarios.find((r) => r.id === "killed-up");
+        assert.equal(a?.result, "FAIL");
+        assert.match(a?.reason ?? "", /the kill left no pending create of \S+, so the recovery was not exercised/);
+        const stillPending = new World([...HAPPY]);
+        stillPending.deployClearsPending = false;
+        const b = (await runE2e(stillPending.options(), stillPending.ports())).scenarios.find((r) => r.id === "killed-up");
+        assert.equal(b?.result, "FAIL");
+        assert.match(b?.reason ?? "", /^npm run deploy left pending operations: \S+ \(creating\)$/);
+        const failing = new World([
+            ...HAPPY.slice(0, 8),
+            { op: "deploy", fixture: "dev-up-kind-fails", ok: false, error: "exit 1" },
+            ...HAPPY.slice(9),
+        ]);
+        const c = (await runE2e(failing.options(), failing.ports())).scenarios.find((r) => r.id === "killed-up");
+        assert.match(c?.reason ?? "", /^npm run deploy failed after the kill: /);
+    });
+
     it("fails the interrupted-up scenario when the up finishes although it was interrupted", async () => {
         const script = HAPPY.map((s) => (s.interruptible ? { ...s, ok: true, interruptible: false } : s));
         const w = new World(script);
@@ -264,6 +342,7 @@ describe("e2e scenarios", () => {
             "no-change-up SKIP",
             "routing-change SKIP",
             "interrupted-up SKIP",
+            "killed-up SKIP",
             "destroy-then-up SKIP",
             "cluster-deleted SKIP",
             "final-destroy PASS",
@@ -299,7 +378,7 @@ describe("e2e scenarios", () => {
     it("refreshes before the final destroy when the cluster is already gone", async () => {
         // The recovery's up --replace fails, leaving the stack with a state but no cluster.
         const w = new World([
-            ...HAPPY.slice(0, 9),
+            ...HAPPY.slice(0, 12),
             { op: "up", fixture: "dev-up-kind-fails", ok: false, error: "code: 255" },
             { op: "refresh", fixture: "dev-refresh-cluster-gone" },
             { op: "destroy", fixture: "dev-destroy", effect: "cluster-down" },
@@ -337,7 +416,7 @@ describe("e2e scenarios", () => {
         assert.deepEqual(results(report).slice(0, 3), ["fresh-up PASS", "no-change-up FAIL", "routing-change SKIP"]);
         assert.equal(report.scenarios[1].reason, "interrupted by the user (Ctrl-C)");
         assert.equal(report.scenarios[2].reason, "not run: interrupted");
-        assert.equal(report.scenarios[6].result, "PASS");
+        assert.equal(report.scenarios.find((r) => r.id === "final-destroy")?.result, "PASS");
         assert.deepEqual(await w.leftovers(), []);
     });
 
@@ -345,7 +424,7 @@ describe("e2e scenarios", () => {
         const w = new World(HAPPY.slice(0, -1));
         const report = await runE2e(w.options({ keep: true }), w.ports());
         assert.equal(report.exitCode, 0);
-        assert.deepEqual(report.scenarios[6], {
+        assert.deepEqual(report.scenarios[7], {
             id: "final-destroy",
             title: "final destroy leaves nothing behind",
             result: "SKIP",
@@ -379,8 +458,8 @@ describe("e2e scenarios", () => {
         const table = renderReport(report).split("\n");
         assert.match(table[0], /^scenario +result +duration +reason$/);
         assert.match(table[1], /^fresh up, verification passing +PASS +4m23s +\d+ resources created in 4m23s; the verification passed$/);
-        assert.equal(table.length, 10);
-        assert.match(table[9], /^e2e dev: every scenario passed in \d+m\d\ds\.$/);
+        assert.equal(table.length, 11);
+        assert.match(table[10], /^e2e dev: every scenario passed in \d+m\d\ds\.$/);
     });
 });
 
