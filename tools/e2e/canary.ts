@@ -158,7 +158,10 @@ export function canaryScenario(ctx: ScenarioContext, get: StatusGet = nodeStatus
                 bad += nonSuccess(count);
                 seen.push(`${label.replace(/^up \(|\)$/g, "")}: ${describeCount(count)}`);
             }
-            if (bad > 0) fail(`Bookinfo answered ${bad} request${bad === 1 ? "" : "s"} with something other than 2xx while the tag moved: ${seen.join("; ")}`);
+            if (bad > 0)
+                fail(
+                    `Bookinfo answered ${bad} request${bad === 1 ? "" : "s"} with something other than 2xx while the tag moved: ${seen.join("; ")}`,
+                );
             return `no answer other than 2xx while the tag moved: ${seen.join("; ")}`;
         },
     };
