@@ -11,6 +11,7 @@ export type ScenarioId =
     | "destroy-then-up"
     | "cluster-deleted"
     | "canary-upgrade"
+    | "warm-recreate"
     | "final-destroy";
 
 /** One row of the report. */
@@ -48,6 +49,7 @@ export const TITLES: Readonly<Record<ScenarioId, string>> = {
     "destroy-then-up": "destroy, then up again",
     "cluster-deleted": "kind cluster deleted, documented recovery",
     "canary-upgrade": "switched to revisions, default tag moved and back, no non-2xx answer",
+    "warm-recreate": "destroy, re-create with warm image caches",
     "final-destroy": "final destroy leaves nothing behind",
 };
 
