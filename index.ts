@@ -189,6 +189,10 @@ export = async (): Promise<MeshStackOutputValues> => {
                 context: cluster.context,
                 // the checks open Bookinfo through the gateway and each addon: all of them must be up
                 waitFor: [mesh, ...(bookinfo ? [bookinfo] : []), observability],
+                // with revisions, every proxy of the stack's namespaces must have moved onto the default tag's revision
+                proxies: mesh.revisionTag
+                    ? { namespaces: [mesh.gatewayNamespace, ...(bookinfo ? [BOOKINFO_NAMESPACE] : [])], revision: mesh.activeRevision }
+                    : undefined,
             },
             { providers },
         );

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { MeshMode } from "../mesh/config";
 import { clusterAccessEnv, scriptCommand } from "../localScripts";
-import { AddonEndpoint, BookinfoBackends, PodsCheck, verificationPlan } from "./verification";
+import { AddonEndpoint, BookinfoBackends, PodsCheck, verificationPlan, ProxiesCheck } from "./verification";
 
 /** The command that runs the verification script on the user's machine. */
 export const VERIFY_COMMAND = scriptCommand("verifyDeployment");
@@ -27,6 +27,8 @@ export interface DeploymentCheckArgs {
     readonly context?: string;
     /** Everything that must be up before the checks start. */
     readonly waitFor: pulumi.Resource[];
+    /** With revisions: the namespaces whose proxies must all run the default tag's revision. @default not checked */
+    readonly proxies?: ProxiesCheck;
     /** How long each check keeps retrying, in seconds. @default 300 */
     readonly timeoutSeconds?: number;
 }
@@ -52,6 +54,7 @@ export class DeploymentCheck extends pulumi.ComponentResource {
                     mode: args.mode ?? "sidecar",
                     bookinfo: b && url ? { url, namespace: b.namespace, workloads: b.workloads, backends: b.backends } : undefined,
                     addons,
+                    proxies: args.proxies,
                 }),
             ),
         );

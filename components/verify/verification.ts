@@ -7,6 +7,7 @@ import * as http from "http";
 import * as https from "https";
 import { MeshMode } from "../mesh/config";
 import { KubeApi, Probe, RetryOptions, waitUntilReady } from "../probe";
+import { proxyRevision } from "../mesh/retirement";
 import { joinUrl } from "../urls";
 
 /** The title Bookinfo's product page carries when it renders. */
@@ -67,10 +68,17 @@ export interface PodsCheck {
     readonly workloads: readonly { readonly app: string; readonly version: string }[];
 }
 
+/** With revisions: every proxy in these namespaces must run the revision the default tag points at. */
+export interface ProxiesCheck {
+    readonly namespaces: readonly string[];
+    readonly revision: string;
+}
+
 /** Everything the verification checks; plain JSON, so it travels in an environment variable. */
 export interface VerificationPlan {
     readonly endpoints: readonly EndpointCheck[];
     readonly pods?: PodsCheck;
+    readonly proxies?: ProxiesCheck;
 }
 
 /** An addon's in-cluster Service and the path that answers 200 when it is healthy. */
@@ -171,6 +179,8 @@ export function verificationPlan(input: {
     readonly mode: MeshMode;
     readonly bookinfo?: BookinfoTarget;
     readonly addons: readonly AddonEndpoint[];
+    /** With revisions, the namespaces whose proxies must all run the default tag's revision. @default not checked */
+    readonly proxies?: ProxiesCheck;
 }): VerificationPlan {
     const endpoints: EndpointCheck[] = [];
     if (input.bookinfo) {
@@ -193,6 +203,7 @@ export function verificationPlan(input: {
     return {
         endpoints,
         pods: input.bookinfo ? { namespace: input.bookinfo.namespace, mode: input.mode, workloads: input.bookinfo.workloads } : undefined,
+        ...(input.proxies ? { proxies: input.proxies } : {}),
     };
 }
 
@@ -412,6 +423,41 @@ export async function probePods(api: KubeApi, check: PodsCheck): Promise<Probe> 
     return problems.length === 0 ? { ready: true } : { ready: false, reason: problems.join("; ") };
 }
 
+/**
+ * Whether every running pod with a proxy in the namespaces runs the expected revision's: a pod keeps
+ * the proxy it was injected with, so one that did not restart when the tag moved still runs the old one.
+ */
+export async function probeProxies(api: KubeApi, check: ProxiesCheck): Promise<Probe> {
+    const problems: string[] = [];
+    for (const namespace of check.namespaces) {
+        const res = await api.request("GET", `/api/v1/namespaces/${namespace}/pods`);
+        if (res.status !== 200) return { ready: false, reason: `listing pods in ${namespace}: HTTP ${res.status}` };
+        for (const p of ((res.body as { items?: PodJson[] }).items ?? []).filter((x) => !x.metadata?.deletionTimestamp)) {
+            if (p.status?.phase !== "Running") continue;
+            const meta = p.metadata ?? {};
+            if (meta.annotations?.["sidecar.istio.io/status"] === undefined && meta.labels?.["istio.io/rev"] === undefined) continue;
+            const revision = proxyRevision(meta);
+            if (revision !== check.revision) {
+                problems.push(
+                    `pod ${namespace}/${meta.name ?? "?"} runs a proxy of revision ${revision ?? "(none)"}, not ${check.revision}`,
+                );
+            }
+        }
+    }
+    return problems.length === 0 ? { ready: true } : { ready: false, reason: problems.join("; ") };
+}
+
+/** Checks the proxies until they pass or the time is up; the message says what to do. */
+export async function verifyProxies(api: KubeApi, check: ProxiesCheck, options: RetryOptions): Promise<number> {
+    try {
+        return await waitUntilReady(() => probeProxies(api, check), `proxies on revision ${check.revision}`, options);
+    } catch (e) {
+        throw new Error(
+            `${(e as Error).message}. Hint: a pod keeps the proxy it was injected with; restart it (its namespace must carry istio.io/rev=<tag>, not istio-injection or a revision), or point the tag back: docs/operations.md, Upgrading Istio.`,
+        );
+    }
+}
+
 /** Checks the pods until they pass or the time is up; the message says what to do. */
 export async function verifyPods(api: KubeApi, check: PodsCheck, options: RetryOptions): Promise<number> {
     const what = check.mode === "sidecar" ? "Bookinfo pods with their sidecars" : "Bookinfo pods in the ambient data plane";
@@ -457,6 +503,18 @@ export async function verifyDeployment(
                     void passed.push(
                         `Bookinfo: ${pods.workloads.length} workloads run ${pods.mode === "sidecar" ? "with istio-proxy" : "in the ambient data plane"}`,
                     ),
+                (e: Error) => void failed.push(e.message),
+            ),
+        );
+    }
+    const proxies = plan.proxies;
+    if (proxies) {
+        runs.push(
+            (clients.api
+                ? verifyProxies(clients.api, proxies, options)
+                : Promise.reject(new Error("no Kubernetes API client to list the pods' proxies"))
+            ).then(
+                () => void passed.push(`every proxy in ${proxies.namespaces.join(", ")} runs revision ${proxies.revision}`),
                 (e: Error) => void failed.push(e.message),
             ),
         );
