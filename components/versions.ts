@@ -140,8 +140,9 @@ export function gatewayApiCrdUrl(channel: "standard" | "experimental"): string {
 /**
  * Istio's Grafana dashboards, downloaded by Grafana at start from the Istio release tag itself
  * (the files Istio builds its own Grafana sample from, manifests/addons/dashboards), so they always
- * match the installed Istio. A tag, never a branch. Every file below exists at tags 1.30.3 and
- * 1.31.1 and selects its Prometheus datasource through a `datasource` variable.
+ * match the installed Istio. A tag, never a branch. Every file below exists at tag 1.30.3 and on
+ * Istio's release-1.31 branch (read at 2026-08-20, days before 1.31.0), and selects its Prometheus
+ * datasource through a `datasource` variable.
  */
 export const ISTIO_GRAFANA_DASHBOARDS = {
     mesh: "istio-mesh-dashboard.gen.json",

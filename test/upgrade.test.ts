@@ -153,6 +153,8 @@ describe("upgrading a stack deployed with the Istio 1.30.3 pins", function () {
                 "istio-tag-default",
                 "istio-default-validator",
                 GATE,
+                // the deployment check names the revision every proxy must run, so it checks again
+                "verify-run",
             ].sort(),
         );
         const running = [runs.prod.before.get("istio-istiod-1-30-3"), runs.prod.after.get("istio-istiod-1-30-3")];
@@ -161,7 +163,9 @@ describe("upgrading a stack deployed with the Istio 1.30.3 pins", function () {
     });
 
     it("replaces nothing but the readiness gate, which re-checks the upgraded istiod", () => {
-        for (const [env, r] of Object.entries(runs)) assert.deepEqual(r.plan.replaced, [GATE], env);
+        for (const env of ["dev", "staging"]) assert.deepEqual(runs[env].plan.replaced, [GATE], env);
+        // prod: the deployment check too, a local check like the gate, re-run to see every proxy on the new revision
+        assert.deepEqual(runs.prod.plan.replaced, [GATE, "verify-run"]);
         const gate = runs.dev.after.get(GATE);
         assert.equal(gate.inputs.delete, undefined, "the gate has no delete step: replacing it only runs the check again");
         for (const [env, r] of Object.entries(runs)) {

@@ -80,6 +80,9 @@ describe("Bookinfo objects match the upstream release", () => {
         }
         const reviews = spec(deployments.find((d) => d.metadata.name === "reviews-v3")!).template.spec;
         assert.deepEqual(reviews.containers[0].env, [{ name: "LOG_DIR", value: "/tmp/logs" }]);
+        for (const other of deployments.filter((d) => !d.metadata.name.startsWith("reviews-"))) {
+            assert.equal(spec(other).template.spec.containers[0].env, undefined, `${other.metadata.name} gets reviews' LOG_DIR`);
+        }
         assert.deepEqual(reviews.volumes.map((v: any) => v.name).sort(), ["tmp", "wlp-output"]);
     });
 
