@@ -22,7 +22,7 @@ import {
 import { baseUrl, hostForListenAddress } from "./components/urls";
 import { DeploymentCheck } from "./components/verify/deploymentCheck";
 import { bookinfoBackends, bookinfoWorkloads, BOOKINFO_NAMESPACE } from "./components/bookinfo/bookinfoManifests";
-import { MeshStackOutputValues, OUTPUTS_CONTRACT_VERSION } from "./components/outputs";
+import { MeshStackProgramOutputs, OUTPUTS_CONTRACT_VERSION, PresentOutputs, presentOutputs } from "./components/outputs";
 import { planRevisions, RevisionPlanError } from "./components/mesh/revisions";
 import { lastDeployedRevisions } from "./components/mesh/lastDeployment";
 import { RetireGuard } from "./components/mesh/retireGuard";
@@ -30,7 +30,7 @@ import { DEFAULT_VALIDATOR_NAME, tagWebhookName } from "./components/mesh/revisi
 
 // Composition root: load config, read what the last deployment installed, build components, export outputs.
 // An async program (the Node runtime awaits an exported function: @pulumi/pulumi cmd/run/run.ts).
-export = async (): Promise<MeshStackOutputValues> => {
+export = async (): Promise<PresentOutputs> => {
     const cfg = loadConfig();
 
     // Which istiod revisions this up installs, tags and retires; every problem before anything is created.
@@ -199,7 +199,7 @@ export = async (): Promise<MeshStackOutputValues> => {
     }
 
     // The outputs contract (components/outputs.ts): other stacks read these names.
-    const outputs: MeshStackOutputValues = {
+    const outputs: MeshStackProgramOutputs = {
         contractVersion: pulumi.output(OUTPUTS_CONTRACT_VERSION),
         clusterName: cluster.clusterName,
         clusterMode: pulumi.output(cluster.mode),
@@ -208,7 +208,7 @@ export = async (): Promise<MeshStackOutputValues> => {
         istioVersion: mesh.version,
         meshMode: mesh.mode,
         ingressGatewayUrl: mesh.ingressUrl,
-        bookinfoUrl: pulumi.output(bookinfo?.url),
+        bookinfoUrl: bookinfo?.url,
         prometheusUrl: observability.prometheusUrl,
         grafanaUrl: observability.grafanaUrl,
         jaegerUrl: observability.jaegerUrl,
@@ -220,5 +220,6 @@ export = async (): Promise<MeshStackOutputValues> => {
         istioRevisions: mesh.installedRevisions,
         istioRevisionTag: pulumi.output(mesh.revisionTag ?? ""),
     };
-    return outputs;
+    // Only the outputs of the features that are on: the others are absent, as the contract says.
+    return presentOutputs(outputs);
 };

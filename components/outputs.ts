@@ -64,8 +64,36 @@ export interface MeshStackOutputs {
     readonly istioRevisionTag: string;
 }
 
-/** Every output as the program exports it: one Output per name, optional ones possibly undefined. */
+/** Every output as a consumer reads it: one Output per name, optional ones possibly resolving to undefined. */
 export type MeshStackOutputValues = { readonly [K in keyof MeshStackOutputs]-?: pulumi.Output<MeshStackOutputs[K]> };
+
+/** The names of the outputs that are absent when their feature is off. */
+export type OptionalOutputName = {
+    [K in keyof MeshStackOutputs]-?: Record<never, never> extends Pick<MeshStackOutputs, K> ? K : never;
+}[keyof MeshStackOutputs];
+
+/**
+ * The outputs as the program builds them: an optional one is undefined, not an Output, when its
+ * feature is off. Every name is a key (`Exclude` keeps the mapping from dropping undefined, as a
+ * mapping over `keyof` with `-?` would).
+ */
+export type MeshStackProgramOutputs = {
+    readonly [K in Exclude<keyof MeshStackOutputs, never>]: K extends OptionalOutputName
+        ? pulumi.Output<NonNullable<MeshStackOutputs[K]>> | undefined
+        : pulumi.Output<MeshStackOutputs[K]>;
+};
+
+/** What the program returns: the outputs of the features that are on. */
+export type PresentOutputs = Partial<Record<keyof MeshStackOutputs, pulumi.Output<unknown>>>;
+
+/**
+ * The outputs the stack exports: those of the features that are on. One left undefined would be
+ * exported as nothing under its name, and the runtime warns about each ("Undefined value (<name>)
+ * will not show as a stack output", sdk/nodejs/runtime/stack.ts, massage): the contract says absent.
+ */
+export function presentOutputs(outputs: MeshStackProgramOutputs): PresentOutputs {
+    return Object.fromEntries(Object.entries(outputs).filter(([, v]) => v !== undefined));
+}
 
 const NAMES: Record<keyof MeshStackOutputs, true> = {
     contractVersion: true,

@@ -100,6 +100,21 @@ describe("example consumer (examples/consumer)", () => {
 });
 
 describe("outputs contract", () => {
+    it("leaves out what is off instead of exporting it undefined, so no run warns about an undefined output", async () => {
+        const warnings: string[] = [];
+        const warn = console.warn;
+        console.warn = (...args: unknown[]): void => void warnings.push(args.map(String).join(" "));
+        try {
+            await runStack("dev");
+        } finally {
+            console.warn = warn;
+        }
+        assert.deepEqual(
+            warnings.filter((w) => w.includes("Undefined value")),
+            [],
+        );
+    });
+
     it("is version 2: Headlamp's URL and token are its cluster web UI outputs", () => {
         assert.equal(OUTPUTS_CONTRACT_VERSION, 2);
         assert.deepEqual(OUTPUT_NAMES, [
@@ -126,19 +141,23 @@ describe("outputs contract", () => {
         assert.deepEqual(SECRET_OUTPUTS, ["kubeconfig", "grafanaAdminPassword", "kialiToken", "headlampToken"]);
     });
 
-    it("is exactly what each environment's program exports, with the declared secrets secret", async () => {
+    it("is exactly what each environment's program exports, less the outputs of what is off, with the declared secrets secret", async () => {
         const withHeadlamp = { "istio-mesh:observability": { headlamp: { enabled: true } } };
-        for (const [env, extra] of [
-            ["dev", {}],
-            ["dev", withHeadlamp],
-            ["prod", { "istio-mesh:kubeconfig": EXISTING_KUBECONFIG }],
+        const bare = { "istio-mesh:bookinfo": { enabled: false }, "istio-mesh:observability": { grafana: false, kiali: false } };
+        const headlamp = ["headlampUrl", "headlampToken"];
+        for (const [env, extra, absent] of [
+            ["dev", {}, headlamp],
+            ["dev", withHeadlamp, []],
+            ["dev", bare, ["bookinfoUrl", "grafanaUrl", "grafanaAdminPassword", "kialiUrl", "kialiToken", ...headlamp]],
+            ["prod", { "istio-mesh:kubeconfig": EXISTING_KUBECONFIG }, headlamp],
         ] as const) {
             const run = await runStack(env, extra);
-            assert.deepEqual(Object.keys(run.outputs).sort(), [...OUTPUT_NAMES].sort(), env);
-            for (const name of OUTPUT_NAMES) {
+            const expected = OUTPUT_NAMES.filter((n) => !(absent as readonly string[]).includes(n));
+            assert.deepEqual(Object.keys(run.outputs).sort(), [...expected].sort(), env);
+            for (const name of expected) {
                 const { value, secret } = await resolve(run.outputs[name] as never);
-                // An output that is off has no value, and so nothing to keep secret.
-                if (value !== undefined) assert.equal(secret, SECRET_OUTPUTS.includes(name), `${env}: ${name} secret=${secret}`);
+                assert.notEqual(value, undefined, `${env}: ${name} is exported without a value`);
+                assert.equal(secret, SECRET_OUTPUTS.includes(name), `${env}: ${name} secret=${secret}`);
             }
             if (extra === withHeadlamp) {
                 assert.ok((await resolve(run.outputs.headlampToken as never)).value, "the token is there to check");

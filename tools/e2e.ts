@@ -22,6 +22,8 @@ import { COMMANDS, withCommandLine } from "./commandLine";
 import { preflight } from "./preflight";
 import { cliEnv } from "./pulumiCli";
 import { StateResource } from "./timing";
+import { listCaches, machineWith } from "./cache";
+import { pulledEventsArgv } from "./deploy/report";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -66,6 +68,11 @@ export const machine: E2eMachine = {
             .split("\n")
             .map((l) => l.trim())
             .filter((l) => l !== "");
+    },
+    imageCaches: async () => listCaches(machineWith()).flatMap((c) => (c.snapshot ? [{ registry: c.registry, snapshot: c.snapshot }] : [])),
+    pulledEvents: async (name) => {
+        const argv = pulledEventsArgv(name);
+        return orThrow(await capture(argv), argv);
     },
 };
 

@@ -15,26 +15,9 @@ export interface RegisteredInputs {
     readonly inputs: unknown;
 }
 
-/**
- * Runs `f` without the runtime's warnings about stack outputs left undefined (an addon that is off),
- * which say nothing about a mock run and would read, after a deploy, as if they were the deploy's.
- */
-async function quietly<T>(f: () => Promise<T>): Promise<T> {
-    const warn = console.warn;
-    console.warn = (...args: unknown[]): void => {
-        if (typeof args[0] === "string" && args[0].startsWith("warning: [runtime] Undefined value")) return;
-        warn(...args);
-    };
-    try {
-        return await f();
-    } finally {
-        console.warn = warn;
-    }
-}
-
 /** The critical path `npm run graph -- <env>` predicts, with the graph steps it runs through. */
 export async function predictedPath(env: string): Promise<PredictedPath> {
-    const run = await quietly(() => runStack(env, placeholderSecrets(env).extra, { secretKeys: placeholderSecrets(env).secretKeys }));
+    const run = await runStack(env, placeholderSecrets(env).extra, { secretKeys: placeholderSecrets(env).secretKeys });
     return predictedFromGraph(buildGraph(run.resources));
 }
 
@@ -57,7 +40,7 @@ export function changedResources(before: readonly RegisteredInputs[], after: rea
 
 /** The resources an `up` from config `before` to config `after` of an environment should touch. */
 export async function expectedChanges(env: string, before: Record<string, unknown>, after: Record<string, unknown>): Promise<string[]> {
-    const first = await quietly(() => runStack(env, before));
-    const second = await quietly(() => runStack(env, after));
+    const first = await runStack(env, before);
+    const second = await runStack(env, after);
     return changedResources(first.resources, second.resources);
 }

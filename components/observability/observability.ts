@@ -72,18 +72,24 @@ export interface ObservabilityArgs {
  * None of it waits for Bookinfo, and only the Istio objects wait for Istio.
  */
 export class Observability extends pulumi.ComponentResource {
-    public readonly prometheusUrl: pulumi.Output<string | undefined>;
-    public readonly grafanaUrl: pulumi.Output<string | undefined>;
-    public readonly jaegerUrl: pulumi.Output<string | undefined>;
-    public readonly kialiUrl: pulumi.Output<string | undefined>;
-    /** Grafana's admin password (secret), user `admin`. */
-    public readonly grafanaAdminPassword: pulumi.Output<string | undefined>;
+    // Each output is undefined, not an Output of undefined, when its addon is off, so that the stack
+    // leaves it out instead of exporting nothing under its name (components/outputs.ts, presentOutputs).
+    /** Prometheus's UI; undefined when it is off. */
+    public readonly prometheusUrl: pulumi.Output<string> | undefined;
+    /** Grafana's UI; undefined when it is off. */
+    public readonly grafanaUrl: pulumi.Output<string> | undefined;
+    /** Jaeger's UI; undefined when it is off. */
+    public readonly jaegerUrl: pulumi.Output<string> | undefined;
+    /** Kiali's UI; undefined when it is off. */
+    public readonly kialiUrl: pulumi.Output<string> | undefined;
+    /** Grafana's admin password (secret), user `admin`; undefined when Grafana is off. */
+    public readonly grafanaAdminPassword: pulumi.Output<string> | undefined;
     /** Kiali's read-only login token (secret); undefined unless Kiali runs with token login. */
-    public readonly kialiToken: pulumi.Output<string | undefined>;
+    public readonly kialiToken: pulumi.Output<string> | undefined;
     /** Headlamp's UI; undefined when it is off. */
-    public readonly headlampUrl: pulumi.Output<string | undefined>;
+    public readonly headlampUrl: pulumi.Output<string> | undefined;
     /** Headlamp's login token (secret); undefined when it is off. */
-    public readonly headlampToken: pulumi.Output<string | undefined>;
+    public readonly headlampToken: pulumi.Output<string> | undefined;
     /** Every enabled addon with the path that answers when it is healthy, for the deployment check. */
     public readonly endpoints: pulumi.Output<AddonEndpoint[]>;
 
@@ -270,7 +276,7 @@ export class Observability extends pulumi.ComponentResource {
             })),
         );
 
-        const maybe = (on: boolean, url: pulumi.Output<string>): pulumi.Output<string | undefined> => (on ? url : pulumi.output(undefined));
+        const maybe = (on: boolean, url: pulumi.Output<string>): pulumi.Output<string> | undefined => (on ? url : undefined);
         this.prometheusUrl = maybe(s.prometheus, urlOf(PROMETHEUS));
         this.grafanaUrl = maybe(s.grafana, urlOf(GRAFANA));
         this.jaegerUrl = maybe(s.jaeger, urlOf(JAEGER));
@@ -278,10 +284,10 @@ export class Observability extends pulumi.ComponentResource {
             s.kiali,
             urlOf(KIALI).apply((u) => `${u}/kiali`),
         );
-        this.grafanaAdminPassword = adminPassword ? pulumi.secret(adminPassword) : pulumi.output(undefined);
-        this.kialiToken = kialiToken ? pulumi.secret(kialiToken) : pulumi.output(undefined);
+        this.grafanaAdminPassword = adminPassword ? pulumi.secret(adminPassword) : undefined;
+        this.kialiToken = kialiToken ? pulumi.secret(kialiToken) : undefined;
         this.headlampUrl = maybe(s.headlamp !== undefined, urlOf(HEADLAMP));
-        this.headlampToken = headlampToken ? pulumi.secret(headlampToken) : pulumi.output(undefined);
+        this.headlampToken = headlampToken ? pulumi.secret(headlampToken) : undefined;
         this.registerOutputs({
             prometheusUrl: this.prometheusUrl,
             grafanaUrl: this.grafanaUrl,

@@ -60,7 +60,7 @@ function machine(over: Partial<DoctorMachine> & { commands?: Record<string, Ran>
         pulumiCli: async () => ({ kind: "path", version: "3.248.0", command: "pulumi" }),
         platform: "linux",
         arch: "x64",
-        nodeVersion: "v20.20.2",
+        nodeVersion: "v22.12.0",
         ...over,
     };
 }
@@ -319,6 +319,14 @@ describe("preflight", () => {
         );
         assert.equal(lines.length, 1);
         assert.match(lines[0], /^Checks for stack dev before npm run deploy:\n/);
+    });
+
+    it("names a Node.js below package.json's engines, whatever Node runs the tests", async () => {
+        const result = await preflight("up", "dev", { ...quiet, machine: machine({ nodeVersion: "v20.20.2" }) });
+        assert.deepEqual(
+            problems(result.findings).map((f) => f.message),
+            ["Node.js v20.20.2 is outside what the project supports (>=22)"],
+        );
     });
 
     it("fails a deploy of an invalid config before anything else, with the program's own message", async () => {

@@ -48,6 +48,12 @@ export const SNAPSHOT_SCRIPT = [
     `echo '== counters'; wget -qO- http://${CACHE_DEBUG_ADDR}/debug/vars 2>/dev/null || true`,
 ].join("\n");
 
+/** What one cache held at a moment, by the registry it caches. */
+export interface CacheRecords {
+    readonly registry: string;
+    readonly snapshot: CacheSnapshot;
+}
+
 /** The argv that snapshots a cache. */
 export function snapshotArgv(container: string): string[] {
     return ["docker", "exec", container, "sh", "-c", SNAPSHOT_SCRIPT];

@@ -7,6 +7,7 @@ import type { EngineEvent } from "@pulumi/pulumi/automation";
 import type { PortRole } from "../../components/ports";
 import type { DockerState, KindState } from "../deploy/clusterDecision";
 import type { PredictedPath, StateResource } from "../timing";
+import type { CacheRecords } from "../cache/records";
 
 /** How a Pulumi operation ended. */
 export interface OpOutcome {
@@ -69,6 +70,10 @@ export interface E2eMachine {
     deleteKindCluster(name: string): Promise<void>;
     /** Docker containers labelled as nodes of a kind cluster (`io.x-k8s.kind.cluster=<name>`). */
     kindContainers(name: string): Promise<readonly string[]>;
+    /** What each running image cache holds, by its own records (tools/cache/records.ts). */
+    imageCaches(): Promise<readonly CacheRecords[]>;
+    /** The kubelet's Pulled events of a kind cluster, as `kubectl get events -o json` prints them. */
+    pulledEvents(cluster: string): Promise<string>;
 }
 
 /** What the program registers under mocks, computed once the machine has passed the preflight. */

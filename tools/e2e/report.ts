@@ -10,6 +10,7 @@ export type ScenarioId =
     | "killed-up"
     | "destroy-then-up"
     | "cluster-deleted"
+    | "warm-recreate"
     | "final-destroy";
 
 /** One row of the report. */
@@ -46,6 +47,7 @@ export const TITLES: Readonly<Record<ScenarioId, string>> = {
     "killed-up": "up killed (SIGKILL) mid Helm install, then npm run deploy",
     "destroy-then-up": "destroy, then up again",
     "cluster-deleted": "kind cluster deleted, documented recovery",
+    "warm-recreate": "destroy, re-create with warm image caches",
     "final-destroy": "final destroy leaves nothing behind",
 };
 

@@ -9,14 +9,11 @@ import { Config, withWorkloadsOff } from "./config";
 import { changes, droppedByRefresh, failureReason, isHelmInstall, isInterruptPoint, verificationRan } from "./events";
 import type { E2eMachine, E2eStack, Expectations, OpRunner } from "./ports";
 import { list, ScenarioId } from "./report";
+import { fail } from "./failure";
+import { warmRecreate } from "./warmCache";
 
-/** A scenario's failure, with the reason the report gives. */
-export class Failure extends Error {}
-
-/** Fails the scenario with a reason. */
-export function fail(reason: string): never {
-    throw new Failure(reason);
-}
+// Kept here too, where the runner and the scenarios have always found them.
+export { fail, Failure } from "./failure";
 
 /** What a scenario may use: the stack, its operations and the machine. */
 export interface ScenarioContext {
@@ -58,12 +55,14 @@ function keyName(key: string): string {
 /** The scenarios of a run, in order (the final destroy runs apart: it always runs). */
 export function scenarios(ctx: ScenarioContext): Scenario[] {
     const { name, log } = ctx;
+    let freshEvents: EngineEvent[] | undefined;
     return [
         {
             id: "fresh-up",
             run: async () => {
                 await ctx.createStack();
                 const events = await ctx.up("up (fresh)");
+                freshEvents = events;
                 if (!verificationRan(events)) fail("the up succeeded but the stack's verification step did not run");
                 const timings: Timings = analyzeTimings(events, {
                     dependencies: dependenciesFromState(await ctx.stack().resources()),
@@ -217,5 +216,6 @@ export function scenarios(ctx: ScenarioContext): Scenario[] {
                 return `the refresh dropped ${dropped} objects of the missing cluster; up --replace rebuilt it and the verification passed`;
             },
         },
+        warmRecreate(ctx, () => freshEvents),
     ];
 }

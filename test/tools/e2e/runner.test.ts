@@ -50,6 +50,8 @@ const HAPPY: Script[] = [
     { op: "refresh", fixture: "dev-refresh-cluster-gone" },
     { op: "up", fixture: "dev-up-replace-cluster", effect: "cluster-up" },
     { op: "destroy", fixture: "dev-destroy", effect: "cluster-down" },
+    { op: "up", fixture: "dev-up-fresh", effect: "cluster-up" },
+    { op: "destroy", fixture: "dev-destroy", effect: "cluster-down" },
 ];
 
 /** A machine with Docker and kind, a clock, a file system and the slice of the Automation API the runner uses, all fake. */
@@ -154,6 +156,24 @@ class World {
             this.clusters.delete(name);
         },
         kindContainers: async (name) => (this.clusters.has(name) ? [`${name}-control-plane`] : []),
+        // One cache holding what the fresh up fetched, unchanged by the re-creation (tools/e2e/warmCache.ts weighs it).
+        imageCaches: async () => [
+            {
+                registry: "docker.io",
+                snapshot: { blobs: [{ digest: `sha256:${"a".repeat(64)}`, bytes: 1000, fetchedAt: 0 }], repositories: ["istio/pilot"] },
+            },
+        ],
+        pulledEvents: async () =>
+            JSON.stringify({
+                items: [
+                    {
+                        reason: "Pulled",
+                        lastTimestamp: "2099-01-01T00:00:00Z",
+                        message:
+                            'Successfully pulled image "docker.io/istio/pilot:1.31.1" in 1s (1s including waiting). Image size: 1000 bytes.',
+                    },
+                ],
+            }),
     };
 
     readonly backend: E2eBackend = {
@@ -226,6 +246,7 @@ describe("e2e scenarios", () => {
             "killed-up PASS",
             "destroy-then-up PASS",
             "cluster-deleted PASS",
+            "warm-recreate PASS",
             "final-destroy PASS",
         ]);
         assert.equal(report.exitCode, 0);
@@ -247,6 +268,8 @@ describe("e2e scenarios", () => {
             `kind delete cluster ${NAME}`,
             "refresh",
             `up --replace ${DEV_KIND_CLUSTER_URN}`,
+            "destroy",
+            "up",
             "destroy --remove",
         ]);
     });
@@ -345,6 +368,7 @@ describe("e2e scenarios", () => {
             "killed-up SKIP",
             "destroy-then-up SKIP",
             "cluster-deleted SKIP",
+            "warm-recreate SKIP",
             "final-destroy PASS",
         ]);
         assert.equal(report.exitCode, 1);
@@ -424,13 +448,16 @@ describe("e2e scenarios", () => {
         const w = new World(HAPPY.slice(0, -1));
         const report = await runE2e(w.options({ keep: true }), w.ports());
         assert.equal(report.exitCode, 0);
-        assert.deepEqual(report.scenarios[7], {
-            id: "final-destroy",
-            title: "final destroy leaves nothing behind",
-            result: "SKIP",
-            seconds: 0,
-            reason: `--keep: stack and kind cluster ${NAME} left for inspection`,
-        });
+        assert.deepEqual(
+            report.scenarios.find((r) => r.id === "final-destroy"),
+            {
+                id: "final-destroy",
+                title: "final destroy leaves nothing behind",
+                result: "SKIP",
+                seconds: 0,
+                reason: `--keep: stack and kind cluster ${NAME} left for inspection`,
+            },
+        );
         assert.deepEqual(await w.leftovers(), ["cluster", `${NAME}-control-plane`, "stack"]);
         assert.equal(w.cleanedUp, false);
         const out = w.logs.join("\n");
@@ -442,6 +469,31 @@ describe("e2e scenarios", () => {
             out,
             new RegExp(`pulumi destroy --yes --remove --stack ${NAME} && rm -rf "/tmp/istio-mesh-e2e-x" "/work/Pulumi.${NAME}.yaml"`),
         );
+    });
+
+    it("fails the warm re-creation when a cache fetched again what it held, and still destroys", async () => {
+        const w = new World([...HAPPY]);
+        let asked = 0;
+        // The second look finds the blob written anew: fetched from upstream again.
+        w.machine.imageCaches = async () => [
+            {
+                registry: "docker.io",
+                snapshot: {
+                    blobs: [{ digest: `sha256:${"a".repeat(64)}`, bytes: 1000, fetchedAt: asked++ === 0 ? 0 : 4102444800 }],
+                    repositories: [],
+                },
+            },
+        ];
+        const report = await runE2e(w.options(), w.ports());
+        const row = report.scenarios.find((s) => s.id === "warm-recreate");
+        assert.equal(row?.result, "FAIL");
+        assert.match(
+            row?.reason ?? "",
+            /but the caches fetched again from upstream 1 blobs they already held: docker\.io sha256:aaaaaaaaaaaa$/,
+        );
+        assert.equal(report.exitCode, 1);
+        assert.equal(report.scenarios.find((s) => s.id === "final-destroy")?.result, "PASS");
+        assert.deepEqual(await w.leftovers(), []);
     });
 
     it("writes the report as a table and as JSON, and the fresh up's timings", async () => {
@@ -458,8 +510,10 @@ describe("e2e scenarios", () => {
         const table = renderReport(report).split("\n");
         assert.match(table[0], /^scenario +result +duration +reason$/);
         assert.match(table[1], /^fresh up, verification passing +PASS +4m23s +\d+ resources created in 4m23s; the verification passed$/);
-        assert.equal(table.length, 11);
-        assert.match(table[10], /^e2e dev: every scenario passed in \d+m\d\ds\.$/);
+        assert.equal(table.length, 12);
+        assert.match(table[11], /^e2e dev: every scenario passed in \d+m\d\ds\.$/);
+        const warm = JSON.parse(w.files["/out/e2e-dev-warm-recreate.json"]);
+        assert.deepEqual([warm.ok, warm.refetched, warm.held.blobs], [true, [], 1]);
     });
 });
 
