@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import { CACHE_LABEL } from "../../components/cluster/imageCache";
 import { listCaches, machineWith, main, renderStatus } from "../../tools/cache";
-import { formatBytes, parseSnapshot, SNAPSHOT_SCRIPT } from "../../tools/cache/records";
+import { formatBytes, parseSnapshot, SNAPSHOT_SCRIPT, snapshotArgv } from "../../tools/cache/records";
 import { FakeContainer, FakeDocker } from "../cluster/fakeDocker";
 
 const HEX = (c: string) => c.repeat(64);
@@ -49,13 +49,59 @@ describe("cache records", () => {
         assert.equal(parseSnapshot("== blobs\ngarbage line\n").blobs.length, 0);
     });
 
+    it("reads only its own section headers and whole lines, ignores stray text, and sorts the repositories", () => {
+        const text = [
+            "stray line before any section",
+            "  == blobs  ",
+            `  4096 1767261800 blobs/sha256/cc/${HEX("c")}/data  `,
+            `x 1 2 blobs/sha256/dd/${HEX("d")}/data`,
+            `5 6 blobs/sha256/ee/${HEX("e")}/data.partial`,
+            "",
+            "not == a header",
+            "== repositories",
+            "  repositories/z/app/_manifests  ",
+            "repositories/a/app/_manifests",
+            "repositories/b/app/_manifests/extra",
+            "prefix repositories/c/app/_manifests",
+            "== counters",
+            '{"registry": {"proxy":',
+            '  {"blobs": {"Misses": 4}}}}',
+        ].join("\n");
+        const s = parseSnapshot(text);
+        assert.deepEqual(s.blobs, [{ digest: `sha256:${HEX("c")}`, bytes: 4096, fetchedAt: 1767261800 }]);
+        assert.deepEqual(s.repositories, ["a/app", "z/app"]);
+        assert.deepEqual(s.counters, { requests: 0, hits: 0, misses: 4, bytesPulled: 0 });
+        assert.equal(parseSnapshot("== counters\n{}\n").counters, undefined);
+        assert.equal(parseSnapshot('== counters\n{"registry": {}}\n').counters, undefined);
+        assert.equal(parseSnapshot("== blobs\n").counters, undefined);
+    });
+
     it("asks the registry's storage and its loopback debug address", () => {
+        assert.deepEqual(snapshotArgv("c").slice(0, 5), ["docker", "exec", "c", "sh", "-c"]);
+        assert.equal(
+            SNAPSHOT_SCRIPT,
+            [
+                "if cd /var/lib/registry/docker/registry/v2 2>/dev/null; then",
+                "  echo '== blobs'; find blobs -type f -name data -exec stat -c '%s %Y %n' {} + 2>/dev/null",
+                "  echo '== repositories'; find repositories -type d -name _manifests 2>/dev/null",
+                "fi",
+                "echo '== counters'; wget -qO- http://127.0.0.1:5001/debug/vars 2>/dev/null || true",
+            ].join("\n"),
+        );
         assert.match(SNAPSHOT_SCRIPT, /cd \/var\/lib\/registry\/docker\/registry\/v2/);
         assert.match(SNAPSHOT_SCRIPT, /wget -qO- http:\/\/127\.0\.0\.1:5001\/debug\/vars/);
     });
 
     it("prints sizes in Docker's decimal units", () => {
-        assert.deepEqual([0, 999, 1000, 1002048, 2.5e9].map(formatBytes), ["0 B", "999 B", "1.0 kB", "1.0 MB", "2.5 GB"]);
+        assert.deepEqual([0, 999, 1000, 1002048, 2.5e9, 2.5e12, 5e15].map(formatBytes), [
+            "0 B",
+            "999 B",
+            "1.0 kB",
+            "1.0 MB",
+            "2.5 GB",
+            "2.5 TB",
+            "5000.0 TB",
+        ]);
     });
 });
 

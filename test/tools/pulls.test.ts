@@ -29,10 +29,19 @@ const EVENTS = JSON.stringify({
 describe("image pulls", () => {
     it("reads Go durations as the kubelet prints them", () => {
         assert.deepEqual(
-            ["0s", "850ms", "12.5s", "1m2.5s", "1h0m1s", "250µs", "3us", "2s500ms"].map(parseGoDuration),
-            [0, 0.85, 12.5, 62.5, 3601, 0.00025, 0.000003, 2.5],
+            ["0", "0s", "850ms", "12.5s", "1m2.5s", "1h0m1s", "250µs", "3us", "2s500ms"].map(parseGoDuration),
+            [0, 0, 0.85, 12.5, 62.5, 3601, 0.00025, 0.000003, 2.5],
         );
-        assert.deepEqual(["", "12", "soon", "1.5x", "s1"].map(parseGoDuration), [undefined, undefined, undefined, undefined, undefined]);
+        assert.deepEqual(["", "12", "soon", "1.5x", "s1", "x1s", "1s ", "1m2"].map(parseGoDuration), [
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+        ]);
     });
 
     it("counts the kubelet's pulls of this deploy, with their registry, size and time, and the images already present", () => {
@@ -48,6 +57,24 @@ describe("image pulls", () => {
         assert.equal(present, 1);
         assert.equal(pullsFromEvents(EVENTS).pulls.length, 4, "without a start, the older pull counts too");
         assert.deepEqual(pullsFromEvents("not json"), { pulls: [], present: 0 });
+        assert.deepEqual(pullsFromEvents("{}"), { pulls: [], present: 0 });
+        // Only the Pulled reason counts, and an event without any time is left out rather than guessed.
+        const odd = JSON.stringify({
+            items: [
+                event(T0 + 5, 'Successfully pulled image "a:1" in 1s (1s including waiting). Image size: 9 bytes.', "Failed"),
+                { reason: "Pulled", message: 'Successfully pulled image "b:1" in 1s (1s including waiting). Image size: 9 bytes.' },
+                {
+                    reason: "Pulled",
+                    message: 'Successfully pulled image "c:1" in 1s (1s including waiting). Image size: 9 bytes.',
+                    eventTime: iso(T0 + 6),
+                    metadata: {},
+                },
+            ],
+        });
+        assert.deepEqual(
+            pullsFromEvents(odd, T0).pulls.map((p) => p.image),
+            ["c:1"],
+        );
     });
 
     it("counts what each cache fetched from upstream since the deploy began, by its storage", () => {
@@ -90,5 +117,9 @@ describe("image pulls", () => {
             "Image pulls (the kubelet's Pulled events):\n  none; 2 images were already on the nodes.\nFetched from the internet by the image caches (their own storage): nothing.",
         );
         assert.equal(renderPulls(pullReport({ pulls: [], present: 0 }, undefined)), "Image pulls (the kubelet's Pulled events):\n  none.");
+        assert.match(
+            renderPulls(pullReport({ pulls: pullsFromEvents(EVENTS, T0).pulls, present: 0 }, undefined)),
+            /\n {2}3 images, 180\.7 MB, 1m16s of pulling \(each pull's own time, summed: pulls overlap\)\.\n/,
+        );
     });
 });

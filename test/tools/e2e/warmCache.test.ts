@@ -124,6 +124,25 @@ describe("the warm re-creation's verdict", () => {
         );
     });
 
+    it("counts a refetch as stored when weighing the counters, a blob of the cold up's first second as its own, and the goal as reached at 0.5", () => {
+        const v = warmCacheVerdict(
+            input(
+                [
+                    { registry: "docker.io", snapshot: snap([blob("a", 1, T0 - 3600), blob("b", 2, T0 + 1200), blob("c", 3, T0 + 20)], 3) },
+                    { registry: "quay.io", snapshot: snap(BEFORE[1].snapshot.blobs, 1) },
+                ],
+                { warmSeconds: 150 },
+            ),
+        );
+        assert.equal(v.unstored, 0, "the one upstream fetch is the refetched blob");
+        assert.equal(v.goalMet, true);
+        const edge = warmCacheVerdict({ ...input(BEFORE), before: [{ registry: "docker.io", snapshot: snap([blob("a", 1, T0)]) }] });
+        assert.equal(edge.held.fetchedSinceColdUp, 1);
+        const gone = warmCacheVerdict(input([{ registry: "docker.io", snapshot: snap(BEFORE[0].snapshot.blobs, 2) }]));
+        assert.equal(gone.ok, true, "a cache that is gone afterwards fetched nothing again");
+        assert.equal(gone.unstored, undefined);
+    });
+
     it("reports a ratio above the goal without failing on it, and fails without caches or pulls", () => {
         const slow = warmCacheVerdict(input(BEFORE, { warmSeconds: 200 }));
         assert.equal(slow.ok, true);
