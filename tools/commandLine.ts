@@ -78,6 +78,11 @@ export const COMMANDS = {
         flags: [
             { name: "--keep", description: "keep the stack and cluster at the end instead of destroying them" },
             { name: "--out", value: "<dir>", description: "where the report and timings go (default .e2e/)" },
+            {
+                name: "--canary",
+                description:
+                    "also switch the stack to istio.upgrade.strategy revisions and move the default tag, counting Bookinfo's non-2xx answers",
+            },
         ],
         details: [
             "Needs Docker, kind and the internet; takes something like half an hour to an hour. Kind environments only (dev, staging).",

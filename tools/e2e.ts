@@ -1,5 +1,5 @@
 /**
- * `npm run e2e -- [env] [--keep] [--out <dir>]`: the whole lifecycle of an environment on this
+ * `npm run e2e -- [env] [--keep] [--out <dir>] [--canary]`: the whole lifecycle of an environment on this
  * machine, with Docker, kind and the Pulumi CLI, through Pulumi's Automation API. A throwaway stack
  * with its own name, file backend, passphrase and Pulumi home under a temp folder, its own kind
  * cluster name and free host ports, so the user's stacks and clusters are never touched. The
@@ -172,6 +172,7 @@ export async function freeHostPorts(host: string): Promise<Record<PortRole, numb
 async function main(argv: string[]): Promise<number> {
     const env = argv.find((a, i) => !a.startsWith("--") && argv[i - 1] !== "--out") ?? "dev";
     const keep = argv.includes("--keep");
+    const canary = argv.includes("--canary");
     const outIndex = argv.indexOf("--out");
     const outDir = path.resolve(outIndex >= 0 && argv[outIndex + 1] ? argv[outIndex + 1] : path.join(ROOT, ".e2e"));
     if (!(ENVIRONMENTS as readonly string[]).includes(env)) {
@@ -214,6 +215,7 @@ async function main(argv: string[]): Promise<number> {
             envConfig,
             hostPorts: await freeHostPorts(kind?.listenAddress ?? "127.0.0.1"),
             keep,
+            canary,
             outDir,
             interrupt: interrupt.signal,
         },

@@ -22,7 +22,7 @@ describe("command lines", () => {
 
     it("writes the usage line, each flag and the default environment", () => {
         const text = helpText(COMMANDS.e2e);
-        assert.match(text, /^npm run e2e -- \[env\] \[--keep\] \[--out <dir>\]\n\n {2}run the real lifecycle/);
+        assert.match(text, /^npm run e2e -- \[env\] \[--keep\] \[--out <dir>\] \[--canary\]\n\n {2}run the real lifecycle/);
         assert.match(text, /\n {2}env {7}one of dev, staging, prod \(Pulumi\.<env>\.yaml\); default dev\n/);
         assert.match(text, /\n {2}--out <dir> {2}where the report/);
         assert.match(helpText(COMMANDS.check), /^npm run check -- <env>\n/);

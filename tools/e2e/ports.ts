@@ -107,6 +107,8 @@ export interface E2eOptions {
     readonly hostPorts: Readonly<Record<PortRole, number>>;
     /** Leave the last cluster up for inspection. */
     readonly keep: boolean;
+    /** Also run the canary upgrade scenario (tools/e2e/canary.ts). @default false */
+    readonly canary?: boolean;
     /** Where the report, the timings and the engine events of each operation go. */
     readonly outDir: string;
     /** The user's Ctrl-C: stops what runs, skips the rest, and still cleans up. */

@@ -10,6 +10,7 @@ export type ScenarioId =
     | "killed-up"
     | "destroy-then-up"
     | "cluster-deleted"
+    | "canary-upgrade"
     | "warm-recreate"
     | "final-destroy";
 
@@ -47,6 +48,7 @@ export const TITLES: Readonly<Record<ScenarioId, string>> = {
     "killed-up": "up killed (SIGKILL) mid Helm install, then npm run deploy",
     "destroy-then-up": "destroy, then up again",
     "cluster-deleted": "kind cluster deleted, documented recovery",
+    "canary-upgrade": "switched to revisions, default tag moved and back, no non-2xx answer",
     "warm-recreate": "destroy, re-create with warm image caches",
     "final-destroy": "final destroy leaves nothing behind",
 };

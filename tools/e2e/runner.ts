@@ -16,6 +16,7 @@ import { failureReason } from "./events";
 import type { E2eBackend, E2eMachine, E2eOptions, E2ePorts, E2eStack, Expectations, OpOutcome, OpRunner } from "./ports";
 import { E2eReport, renderReport, ScenarioResult, TITLES } from "./report";
 import { fail, Failure, ScenarioContext, scenarios } from "./scenarios";
+import { canaryScenario } from "./canary";
 
 /** Checks the machine; a sentence for each thing missing, naming it and where to get it. */
 export async function preflight(machine: E2eMachine): Promise<{ missing: string[]; warnings: string[] }> {
@@ -160,7 +161,15 @@ export async function runE2e(options: E2eOptions, ports: E2ePorts): Promise<E2eR
     };
 
     let stopAt: string | undefined;
-    for (const s of scenarios(ctx)) {
+    const planned = scenarios(ctx);
+    // --canary: before the destroy, which leaves the next scenarios a fresh install either way.
+    if (options.canary)
+        planned.splice(
+            planned.findIndex((s) => s.id === "destroy-then-up"),
+            0,
+            canaryScenario(ctx),
+        );
+    for (const s of planned) {
         if (stopAt === undefined && interrupted()) stopAt = "not run: interrupted";
         if (stopAt !== undefined) {
             results.push({ id: s.id, title: TITLES[s.id], result: "SKIP", seconds: 0, reason: stopAt });
