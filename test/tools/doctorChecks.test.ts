@@ -60,7 +60,7 @@ function machine(over: Partial<DoctorMachine> & { commands?: Record<string, Ran>
         pulumiCli: async () => ({ kind: "path", version: "3.248.0", command: "pulumi" }),
         platform: "linux",
         arch: "x64",
-        nodeVersion: "v22.12.0",
+        nodeVersion: "v22.20.0",
         ...over,
     };
 }
@@ -325,7 +325,7 @@ describe("preflight", () => {
         const result = await preflight("up", "dev", { ...quiet, machine: machine({ nodeVersion: "v20.20.2" }) });
         assert.deepEqual(
             problems(result.findings).map((f) => f.message),
-            ["Node.js v20.20.2 is outside what the project supports (>=22)"],
+            ["Node.js v20.20.2 is outside what the project supports (^22.13.0 || >=24)"],
         );
     });
 
