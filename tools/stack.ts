@@ -14,7 +14,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { projectDefaults } from "./deploy/clusterDecision";
 import { executePlan } from "./deploy/execute";
-import { Action, ACTIONS, ENVIRONMENTS, Plan, planStack } from "./deploy/plan";
+import { Action, ACTIONS, ENVIRONMENTS, Plan, planStack, stateDir } from "./deploy/plan";
+import { lendSalt, saltFile } from "./deploy/salt";
 import { machineShell } from "./deploy/shell";
 import { askBeforeApplying, COMMANDS, confirmation, parseCommandLine } from "./commandLine";
 import { preflight } from "./preflight";
@@ -68,6 +69,17 @@ async function main(argv: string[]): Promise<number> {
         }
     }
     if (plan.env.PULUMI_BACKEND_URL) fs.mkdirSync(plan.env.PULUMI_BACKEND_URL.replace(/^file:\/\//, ""), { recursive: true });
+    // With the passphrase it generated, the wrapper keeps this clone's salt out of the committed stack file (tools/deploy/salt.ts).
+    const ownPassphrase = plan.env.PULUMI_CONFIG_PASSPHRASE_FILE === path.join(stateDir(root), "passphrase");
+    const giveBack = ownPassphrase ? lendSalt(path.join(root, `Pulumi.${stack}.yaml`), saltFile(stateDir(root), stack)) : () => undefined;
+    try {
+        return await runPlan(plan, root);
+    } finally {
+        giveBack();
+    }
+}
+
+function runPlan(plan: Plan, root: string): Promise<number> {
     return executePlan(plan, machineShell(root), {
         projectDefaults: projectDefaults(root),
         // Loaded only after a deploy: it evaluates the program under mocks, as npm run graph does.

@@ -58,6 +58,8 @@ describe("cache records", () => {
             `5 6 blobs/sha256/ee/${HEX("e")}/data.partial`,
             "",
             "not == a header",
+            "x == blobs",
+            "== counters extra",
             "== repositories",
             "  repositories/z/app/_manifests  ",
             "repositories/a/app/_manifests",

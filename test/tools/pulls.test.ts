@@ -58,6 +58,26 @@ describe("image pulls", () => {
         assert.equal(pullsFromEvents(EVENTS).pulls.length, 4, "without a start, the older pull counts too");
         assert.deepEqual(pullsFromEvents("not json"), { pulls: [], present: 0 });
         assert.deepEqual(pullsFromEvents("{}"), { pulls: [], present: 0 });
+        // In time order whatever the order of the list, an event of the deploy's first second included, and
+        // only whole messages: one duration that does not parse, or text around them, is no pull.
+        const shuffled = JSON.stringify({
+            items: [
+                event(T0 + 9, 'Successfully pulled image "b:1" in 1s (1s including waiting). Image size: 1 bytes.'),
+                event(T0 + 9, 'Successfully pulled image "a:1" in 1s (1s including waiting). Image size: 1 bytes.'),
+                event(T0, 'Successfully pulled image "z:1" in 1s (1s including waiting). Image size: 1 bytes.'),
+                event(T0 + 1, 'Successfully pulled image "y:1" in 1s (later including waiting). Image size: 1 bytes.'),
+                event(T0 + 1, 'Successfully pulled image "w:1" in later (1s including waiting). Image size: 1 bytes.'),
+                event(T0 + 1, 'Successfully pulled image "v:1" in 1s (1s including waiting). Image size: 1 bytes. And more'),
+                event(T0 + 1, 'Kubelet: Successfully pulled image "u:1" in 1s (1s including waiting). Image size: 1 bytes.'),
+                event(T0 + 1, 'Note: Container image "t:1" already present on machine'),
+                event(T0 + 1, 'Pulling image "s:1"'),
+            ],
+        });
+        assert.equal(pullsFromEvents(shuffled, T0).present, 0);
+        assert.deepEqual(
+            pullsFromEvents(shuffled, T0).pulls.map((p) => p.image),
+            ["z:1", "a:1", "b:1"],
+        );
         // Only the Pulled reason counts, and an event without any time is left out rather than guessed.
         const odd = JSON.stringify({
             items: [
@@ -117,6 +137,16 @@ describe("image pulls", () => {
             "Image pulls (the kubelet's Pulled events):\n  none; 2 images were already on the nodes.\nFetched from the internet by the image caches (their own storage): nothing.",
         );
         assert.equal(renderPulls(pullReport({ pulls: [], present: 0 }, undefined)), "Image pulls (the kubelet's Pulled events):\n  none.");
+        // The three longest of four, and every registry the caches fetched from.
+        const four = [...pullsFromEvents(EVENTS, T0).pulls, { ...pullsFromEvents(EVENTS, T0).pulls[2], image: "tiny:1", seconds: 0.1 }];
+        const many = renderPulls(
+            pullReport({ pulls: four, present: 0 }, [
+                { registry: "docker.io", blobs: 1, bytes: 1000 },
+                { registry: "ghcr.io", blobs: 2, bytes: 2000 },
+            ]),
+        );
+        assert.ok(!many.includes("tiny:1"), many);
+        assert.match(many, /: 3\.0 kB, docker\.io 1\.0 kB in 1 blobs, ghcr\.io 2\.0 kB in 2 blobs\.$/);
         assert.match(
             renderPulls(pullReport({ pulls: pullsFromEvents(EVENTS, T0).pulls, present: 0 }, undefined)),
             /\n {2}3 images, 180\.7 MB, 1m16s of pulling \(each pull's own time, summed: pulls overlap\)\.\n/,
