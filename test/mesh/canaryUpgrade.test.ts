@@ -85,6 +85,12 @@ describe("canary upgrade of prod: 1.30.3 → 1.31.1 → rollback → retire", fu
         after = await up({ version: "1.31.1", upgrade: { retire: ["1.30.3"] } }, retired);
     });
 
+    it("reads what the last deployment installed from the stack itself, before anything else", () => {
+        const self = first.run.get("last-deployment", "pulumi:pulumi:StackReference");
+        assert.equal(self.inputs.name, "organization/istio-mesh/prod");
+        assert.equal(first.run.resources[0].name, "last-deployment", "read before any resource is registered");
+    });
+
     it("1. installs one istiod revision, tags it default and records it", () => {
         assert.deepEqual(istiods(first.run), [["istio-istiod-1-30-3", "istiod-1-30-3", "1.30.3", "1-30-3"]]);
         assert.deepEqual(first.outputs.istioRevisions, [{ revision: "1-30-3", version: "1.30.3" }]);
