@@ -29,6 +29,26 @@ describe("command lines", () => {
         assert.match(helpText(COMMANDS["config-reference"]), /^npm run config-reference\n/);
     });
 
+    it("prints a command's help whole: usage, summary, environment, flags, --help and the details", () => {
+        assert.equal(
+            helpText(COMMANDS.doctor),
+            [
+                "npm run doctor -- [env] [--install]",
+                "",
+                "  check every prerequisite of a stack at once, each problem with its fix.",
+                "",
+                "  env       one of dev, staging, prod (Pulumi.<env>.yaml); default dev",
+                "  --install  install the pinned Pulumi CLI into ~/.pulumi/versions/<version> if it is missing",
+                "  --help     this text",
+                "",
+                "  Node.js, the Pulumi CLI, Docker and its CPUs and memory, kind's version, Linux's inotify limits, the stack's host ports and its config.",
+                "  Exits 1 when something is missing.",
+            ].join("\n"),
+        );
+        assert.equal(helpText(COMMANDS["config-reference"]).split("\n").length, 4, "no details section when there are none");
+        assert.equal((parseCommandLine(COMMANDS.check, ["-h"]) as { kind: string }).kind, "help");
+    });
+
     it("reads the environment, flags and values, defaulting the environment", () => {
         assert.deepEqual(parseCommandLine(COMMANDS.deploy, []), { kind: "run", env: "dev", flags: new Set(), values: {} });
         assert.deepEqual(parseCommandLine(COMMANDS.deploy, ["prod", "--yes"]), {
@@ -60,6 +80,14 @@ describe("command lines", () => {
             "unknown option -y for npm run preview (it takes none); see npm run preview -- --help",
         );
         assert.equal(error(COMMANDS.e2e, ["--out"]), "--out needs a value <dir>; see npm run e2e -- --help");
+        assert.equal(error(COMMANDS.e2e, ["--out", "--keep"]), "--out needs a value <dir>; see npm run e2e -- --help");
+        assert.deepEqual(parseCommandLine(COMMANDS.e2e, ["--out", "a-b-"]), {
+            kind: "run",
+            env: "dev",
+            flags: new Set(),
+            values: { "--out": "a-b-" },
+        });
+        assert.deepEqual(parseCommandLine(COMMANDS["config-reference"], []), { kind: "run", flags: new Set(), values: {} });
         assert.equal(
             error(COMMANDS.deploy, ["dev", "prod"]),
             "npm run deploy takes one environment (got dev prod); see npm run deploy -- --help",
@@ -84,6 +112,11 @@ describe("command lines", () => {
         assert.match(
             c.kind === "stop" ? c.message : "",
             /no terminal to ask on\. Run it in a terminal, or apply without asking: npm run deploy -- prod --yes$/,
+        );
+        const d = confirmation("destroy", "existing", false, false, "prod");
+        assert.match(
+            d.kind === "stop" ? d.message : "",
+            /^stack prod is on an existing cluster, so npm run destroy shows .* npm run destroy -- prod --yes$/,
         );
     });
 

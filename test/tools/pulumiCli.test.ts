@@ -28,6 +28,7 @@ describe("pinned Pulumi CLI", () => {
     it("accepts a CLI at or above the pin and refuses an older one or a pre-release of the pin", () => {
         assert.equal(meetsPin("3.248.0", "3.248.0"), true);
         assert.equal(meetsPin("v3.265.0", "3.248.0"), true);
+        assert.equal(meetsPin(" v3.248.0\n", "3.248.0"), true, "as pulumi version prints it");
         assert.equal(meetsPin("4.0.0", "3.248.0"), true);
         assert.equal(meetsPin("3.247.9", "3.248.0"), false);
         assert.equal(meetsPin("3.248.0-alpha.1", "3.248.0"), false);

@@ -28,6 +28,8 @@ describe("the passphrase salt, kept out of the committed stack file", () => {
         assert.deepEqual(takeSalt('config:\n  a: b\nencryptionsalt: "v1:x="\n'), { text: "config:\n  a: b\n", salt: "v1:x=" });
         assert.deepEqual(takeSalt("encryptionsalt: 'v1:y'\nconfig: {}\n"), { text: "config: {}\n", salt: "v1:y" });
         assert.deepEqual(takeSalt("config:\n  encryptionsalt: mine\n"), { text: "config:\n  encryptionsalt: mine\n" });
+        assert.deepEqual(takeSalt("config: {}\nencryptionsalt: v1:z"), { text: "config: {}\n", salt: "v1:z" });
+        assert.deepEqual(takeSalt("encryptionsalt: v1:z # this clone's\nconfig: {}\n"), { text: "config: {}\n", salt: "v1:z" });
     });
 
     it("never replaces a salt already in the file: its secure values were encrypted with it", () => {
