@@ -58,8 +58,6 @@ export async function proxiesOn(api: KubeApi, revisions: readonly string[]): Pro
         // A finished pod runs nothing.
         if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") continue;
         const meta = pod.metadata ?? {};
-        // Only an injected pod has a proxy: a pod that merely carries istio.io/rev (asking for a revision) was refused or not injected.
-        if (meta.annotations?.["sidecar.istio.io/status"] === undefined && meta.labels?.["istio.io/rev"] === undefined) continue;
         const revision = proxyRevision(meta);
         if (revision !== undefined && revisions.includes(revision)) {
             found.push({ namespace: meta.namespace ?? "?", name: meta.name ?? "?", revision });

@@ -19,6 +19,8 @@ const PODS = [
             annotations: { "sidecar.istio.io/status": status("1-31-1") },
         },
     },
+    // its label edited away: the injector's status still says which revision injected it (before team-a: the result is sorted)
+    { metadata: { namespace: "team-b", name: "worker-c", annotations: { "sidecar.istio.io/status": status("1-30-3") } } },
     {
         metadata: {
             namespace: "team-a",
@@ -27,8 +29,8 @@ const PODS = [
             annotations: { "sidecar.istio.io/status": status("1-30-3") },
         },
     },
-    // its label edited away: the injector's status still says which revision injected it
-    { metadata: { namespace: "team-b", name: "worker-c", annotations: { "sidecar.istio.io/status": status("1-30-3") } } },
+    // a failed pod runs nothing either
+    { metadata: { namespace: "team-c", name: "crashed-g", labels: { "istio.io/rev": "1-30-3" } }, status: { phase: "Failed" } },
     // a finished job's pod runs nothing
     { metadata: { namespace: "team-b", name: "job-d", labels: { "istio.io/rev": "1-30-3" } }, status: { phase: "Succeeded" } },
     // not injected: no proxy at all
@@ -54,6 +56,10 @@ describe("retiring a revision: the pods that still run its proxy", () => {
             "1-31-1",
         );
         assert.equal(proxyRevision({ annotations: { "sidecar.istio.io/status": "{}" } }), "default");
+        assert.equal(
+            proxyRevision({ labels: { "istio.io/rev": "1-31-1" }, annotations: { "sidecar.istio.io/status": '{"revision":""}' } }),
+            "1-31-1",
+        );
         assert.equal(proxyRevision({ labels: { app: "x" } }), undefined);
     });
 
@@ -78,6 +84,8 @@ describe("retiring a revision: the pods that still run its proxy", () => {
             /^Refusing to retire revision 1-30-3: 12 pods still run its proxy: team\/p0 \(1-30-3\), .*team\/p9 \(1-30-3\), and 2 more\. Nothing was removed\./,
         );
         assert.match(msg, /Fix: label their namespaces istio\.io\/rev=default \(not istio-injection or a revision\) and restart them/);
+        const two = retireRefusal([pods[0], { namespace: "team", name: "q", revision: "default" }], "default");
+        assert.match(two, /^Refusing to retire revision 1-30-3, default: 2 pods still run its proxy: .*\. Nothing was removed\.\nFix: /);
         assert.match(
             retireRefusal(pods.slice(0, 1), undefined),
             /1 pod still runs its proxy: team\/p0 \(1-30-3\)\. .*Fix: restart them onto another revision/s,

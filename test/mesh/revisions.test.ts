@@ -46,6 +46,12 @@ describe("revisions: names", () => {
         assert.equal(revisionNamed("canary"), undefined);
     });
 
+    it("takes only whole versions and revisions", () => {
+        for (const bad of ["x1.31.1", "1.31.1x", "1.31", "1..31.1", "a.b.c"]) assert.equal(revisionNamed(bad), undefined, bad);
+        for (const bad of ["x1-31-1", "1-31-1-x", "1-31", "1-a-1"]) assert.equal(versionOfRevision(bad), undefined, bad);
+        assert.throws(() => revisionOf("v1.31.1"), /not an Istio version/);
+    });
+
     it("orders versions numerically", () => {
         assert.ok(compareVersions("1.9.0", "1.10.0") < 0);
         assert.ok(compareVersions("1.31.1", "1.30.3") > 0);
@@ -71,6 +77,8 @@ describe("revisions: what the last deployment installed", () => {
 
     it("knows nothing of a stack never deployed", () => {
         assert.deepEqual(previousRevisions({}), []);
+        assert.deepEqual(previousRevisions({ istioVersion: 131 }), []);
+        assert.deepEqual(previousRevisions({ istioVersion: "latest" }), []);
     });
 
     it("drops entries it did not write (a revision that does not match its version, a bad version)", () => {
@@ -82,6 +90,9 @@ describe("revisions: what the last deployment installed", () => {
                     { revision: "1-30-3", version: "1.30" },
                     "1.30.3",
                     null,
+                    { revision: 1, version: "1.30.3" },
+                    { revision: "1-30-3", version: 130 },
+                    { version: "1.30.3" },
                     r("1.31.1"),
                 ],
             }),
@@ -99,6 +110,7 @@ describe("revisions: the upgrade sequence 1.30.3 → 1.31.1 and back", () => {
         assert.deepEqual(p.active, r("1.30.3"));
         assert.deepEqual(p.base, { version: "1.30.3", defaultRevision: "1-30-3" });
         assert.deepEqual(p.retiring, []);
+        assert.equal(p.strategy, "revisions");
         assert.deepEqual(recordedRevisions(p), [r("1.30.3")]);
     });
 
@@ -195,6 +207,11 @@ describe("revisions: migrating a stack installed without revisions", () => {
         assert.deepEqual(recordedRevisions(p), [r("1.31.1")]);
     });
 
+    it("names it in the list of what is installed", () => {
+        const [msg] = problemsOf(() => plan("1.31.1", [legacy], { tags: { canary: "1.29.0" } }));
+        assert.match(msg, /\(got "1\.29\.0"; installed: 1\.31\.1, the unrevisioned istiod \(1\.30\.3\)\)/);
+    });
+
     it("refuses a tag on it, naming the revisions a tag may point at", () => {
         const [msg] = problemsOf(() => plan("1.31.1", [legacy], { tags: { default: "default" } }));
         assert.match(msg, /^istio\.upgrade\.tags\.default points at the istiod installed without a revision \(got "default"\)/);
@@ -219,6 +236,16 @@ describe("revisions: problems, before anything is created", () => {
         );
     });
 
+    it("says a tag the user set points at a retired revision without blaming the pin, and ignores a retire it cannot read", () => {
+        const [msg] = problemsOf(() => plan("1.31.1", [r("1.30.3"), r("1.31.1")], { retire: ["1.30.3"], tags: { stable: "1.30.3" } }));
+        assert.match(
+            msg,
+            /^istio\.upgrade\.tags\.stable points at "1\.30\.3", which istio\.upgrade\.retire removes.*Fix: point the tag at another revision first, or/,
+        );
+        const p = plan("1.31.1", [r("1.31.1")], { retire: ["not-a-version"] });
+        assert.deepEqual(p.revisions, [r("1.31.1")]);
+    });
+
     it("refuses to retire the pinned version the default tag follows", () => {
         const [msg] = problemsOf(() => plan("1.31.1", [r("1.30.3"), r("1.31.1")], { retire: ["1.31.1"] }));
         assert.match(
@@ -228,6 +255,12 @@ describe("revisions: problems, before anything is created", () => {
     });
 
     it("reports every bad tag at once", () => {
+        try {
+            plan("1.31.1", [], { tags: { a: "1.29.0", b: "1.28.0" } });
+        } catch (e) {
+            assert.equal((e as Error).name, "RevisionPlanError");
+            assert.match((e as Error).message, /^istio\.upgrade\.tags\.a .*\nistio\.upgrade\.tags\.b /s);
+        }
         const problems = problemsOf(() => plan("1.31.1", [], { tags: { a: "1.29.0", b: "1.28.0" } }));
         assert.equal(problems.length, 2);
         assert.match(problems[0], /tags\.a .*"1\.29\.0"/);
@@ -247,6 +280,8 @@ describe("revisions: in place", () => {
         assert.deepEqual(p.tags, []);
         assert.deepEqual(p.base, { version: "1.31.1", defaultRevision: "default" });
         assert.deepEqual(recordedRevisions(p), [{ revision: "default", version: "1.31.1" }]);
+        assert.equal(p.strategy, "inPlace");
+        assert.deepEqual(p.retiring, []);
     });
 
     it("refuses to go back to in place while revisions run", () => {
