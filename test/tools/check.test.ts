@@ -154,7 +154,45 @@ describe("footprint", () => {
         assert.deepEqual(lines.find((l) => l.what === "Headlamp")?.requests, { cpuMilli: 25, memoryMi: 64 });
     });
 
+    it("counts a DaemonSet gateway on every node, leaves out Bookinfo when it is off, and on an existing cluster counts one node", () => {
+        const daemon = footprint(
+            validateConfig(
+                rawConfigFor("staging", {
+                    "istio-mesh:istio": { gateway: { kind: "DaemonSet", nodeSelector: { "ingress-ready": "true" } } },
+                    "istio-mesh:bookinfo": { enabled: false },
+                }),
+            ),
+        );
+        assert.deepEqual(daemon.lines[1], { what: "ingress gateway, 3 pods", requests: { cpuMilli: 300, memoryMi: 384 } });
+        assert.equal(
+            daemon.lines.some((l) => /Bookinfo/.test(l.what)),
+            false,
+        );
+        assert.equal(daemon.perNode, undefined);
+        const prod = footprint(validateConfig(rawConfigFor("prod", { "istio-mesh:kubeconfig": EXISTING_KUBECONFIG })));
+        assert.ok(prod.lines.some((l) => l.what === "ingress gateway, 2 pods"));
+        assert.ok(
+            prod.lines.some((l) => l.what === "Grafana"),
+            "no Kiali-user sidecar without a browser URL for Grafana",
+        );
+        assert.match(prod.perNode ?? "", /^a cluster of one node; /);
+    });
+
     it("reads quantities and counts a Deployment's replicas", () => {
+        assert.equal(cpuMilli(" 250m "), 250);
+        assert.equal(memoryMi(" 64Mi\n"), 64);
+        assert.throws(() => memoryMi("much"), /not a memory quantity: "much"/);
+        assert.deepEqual(
+            requestsIn([{ resources: { requests: { cpu: "1" } } }, { resources: { requests: { memory: "1Gi" } } }, null, "x"]),
+            { cpuMilli: 1000, memoryMi: 1024 },
+        );
+        assert.deepEqual(
+            requestsIn({ kind: "StatefulSet", spec: { replicas: 3, template: { resources: { requests: { cpu: "10m" } } } } }),
+            {
+                cpuMilli: 10,
+                memoryMi: 0,
+            },
+        );
         assert.equal(cpuMilli("250m"), 250);
         assert.equal(cpuMilli("1.5"), 1500);
         assert.equal(memoryMi("1Gi"), 1024);
