@@ -12,6 +12,7 @@ import {
     DoctorMachine,
     dockerNeeds,
     Finding,
+    kindDownload,
     PortState,
     Ran,
     renderFindings,
@@ -276,6 +277,88 @@ describe("doctor checks", () => {
             found.map((f) => f.check),
             ["node", "pulumi"],
         );
+    });
+
+    it("says what it found when a check passes", () => {
+        assert.equal(checkNode("v22.20.0", ">=22").message, "Node.js v22.20.0 (the project wants >=22)");
+        assert.equal(
+            checkPulumi({ kind: "path", version: "3.250.0", command: "pulumi" }, "3.248.0").message,
+            "Pulumi CLI 3.250.0 on PATH (at least the pinned 3.248.0)",
+        );
+        const [docker, cpus, memory] = checkDocker(ran(`6 ${12 * GiB}\n`), 1, "darwin");
+        assert.deepEqual(
+            [docker.message, cpus.message, memory.message],
+            [
+                "Docker is running",
+                "Docker gives 6 CPUs (a kind cluster with 1 worker needs 5)",
+                "Docker gives 12.0 GiB of memory (a kind cluster with 1 worker needs 10 GB)",
+            ],
+        );
+        assert.equal(checkDocker(ran(`1 ${16 * GiB}`), 0, "darwin")[1].message, "Docker gives 1 CPU; a one-node kind cluster needs 4");
+        assert.equal(
+            checkKind(ran("kind v0.29.0 go1 linux/amd64"), false, "linux", "x64").message,
+            "kind v0.29.0 (deploying needs exactly v0.33.0)",
+        );
+        const files = (f: string): string | undefined =>
+            ({ "/proc/sys/fs/inotify/max_user_watches": " 524288\n", "/proc/sys/fs/inotify/max_user_instances": "1024\n" })[f];
+        assert.equal(checkInotify("linux", files)?.message, "inotify limits at least 524288 watches and 512 instances");
+        assert.equal(stackNeeds(rawConfigFor("dev")).config.message, "the config of stack dev is valid");
+    });
+
+    it("passes Docker whose CPUs and memory it cannot read, saying so", () => {
+        for (const out of ["", "x y", "0 0", `4 0`]) {
+            const found = checkDocker(ran(out), 0, "darwin");
+            assert.equal(found.length, 1, out);
+            assert.equal(found[0].ok, true);
+            assert.match(found[0].message, /^Docker is running \(its CPUs and memory could not be read: /);
+        }
+        assert.equal(checkDocker(ran("", 1, ""), 0, "darwin")[0].message, "Docker is not running (docker info failed: exit status 1)");
+    });
+
+    it("fails a kind whose version it cannot read", () => {
+        const f = checkKind(ran("something else\n"), true, "linux", "x64");
+        assert.deepEqual([f.ok, f.message], [false, "kind version failed (exit status 0)"]);
+        assert.equal(kindDownload("win32", "x64", "v0.33.0"), "https://kind.sigs.k8s.io/dl/v0.33.0/kind-windows-amd64");
+    });
+
+    it("lists both low inotify limits, and ports it may not bind without root", () => {
+        const low = checkInotify("linux", () => "128");
+        assert.match(
+            low?.message ?? "",
+            /max_user_watches is 128 \(kind needs 524288\); fs\.inotify\.max_user_instances is 128 \(kind needs 512\): /,
+        );
+        const states = Object.fromEntries(PORT_ROLES.map((r) => [r, r === "http" ? "untestable" : "free"])) as Record<PortRole, PortState>;
+        const [f] = checkPorts("dev", { listenAddress: "127.0.0.1", hostPorts: { ...DEV_PORTS, http: 80 } }, states);
+        assert.equal(
+            f.message,
+            "host ports 8443, 9090, 3000, 16686, 20001, 4466 free on 127.0.0.1; 80 not testable without root (Docker binds them)",
+        );
+    });
+
+    it("lets an error other than a config problem through", () => {
+        assert.throws(
+            () =>
+                stackNeeds(rawConfigFor("dev"), () => {
+                    throw new Error("boom");
+                }),
+            /^Error: boom$/,
+        );
+    });
+
+    it("asks Docker for its resources alone, and reads a stack's workers only on kind", async () => {
+        const m = machine({ commands: { "docker info --format {{.NCPU}} {{.MemTotal}}": ran(`4 ${8 * GiB}`) } });
+        const found = await diagnose(["resources"], { ...inputs, needs: { mode: "kind", clusterName: "c", workers: 2 } }, m);
+        assert.deepEqual(m.asked, ["docker info --format {{.NCPU}} {{.MemTotal}}"]);
+        assert.deepEqual(
+            found.map((f) => [f.check, f.ok]),
+            [
+                ["resources", false],
+                ["resources", false],
+            ],
+        );
+        const kindOnly = machine();
+        await diagnose(["kind"], inputs, kindOnly);
+        assert.deepEqual(kindOnly.asked, ["kind version"]);
     });
 
     it("renders each problem with its fix under it", () => {
