@@ -356,7 +356,7 @@ export function istioSchema(fileExists: (file: string) => boolean = fs.existsSyn
         ),
         upgrade: doc(
             upgrade.prefault({}),
-            "Istio upgrades: `strategy`, `keepRevisions`, `tags`, `retire` (docs/operations.md, Upgrading Istio)",
+            "Istio upgrades: `strategy`, `keepRevisions`, `tags`, `retire` (docs/operations.md, Upgrading Istio through revisions)",
             "revisions on an existing cluster, in place on kind",
             "a section",
         ),
