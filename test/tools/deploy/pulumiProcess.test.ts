@@ -59,7 +59,14 @@ describe("Pulumi under the deploy wrapper, signalled", function () {
         try {
             run.terminal("SIGINT");
             run.npm("SIGINT");
-            await new Promise((r) => setTimeout(r, 800));
+            // The second Ctrl-C comes once the first has reached Pulumi, and later than the wrapper's
+            // half-second window for npm's copy: waiting on the fake CLI's log, not on a fixed delay,
+            // keeps the test right on a loaded machine.
+            for (let waited = 0; !run.lines().includes("cancel SIGINT"); waited += 25) {
+                if (waited > 20000) assert.fail("the first Ctrl-C never reached the fake Pulumi CLI");
+                await new Promise((r) => setTimeout(r, 25));
+            }
+            await new Promise((r) => setTimeout(r, 1000));
             run.terminal("SIGINT");
             run.npm("SIGINT");
             assert.equal(await run.exited, 254);
