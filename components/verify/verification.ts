@@ -486,36 +486,36 @@ export async function verifyDeployment(
 ): Promise<VerificationReport> {
     const passed: string[] = [];
     const failed: string[] = [];
-    const runs: Promise<void>[] = plan.endpoints.map((c) =>
-        verifyEndpoint(c, clients, options).then(
-            () => void passed.push(`${c.name}: ${describeTarget(c.target)} answers 200${c.expectText ? ` with "${c.expectText}"` : ""}`),
+    /** One check: its line on success, its message on failure. */
+    const record = (check: Promise<unknown>, passLine: string): Promise<void> =>
+        check.then(
+            () => void passed.push(passLine),
             (e: Error) => void failed.push(e.message),
+        );
+    /** A check that reads the cluster, which fails without an API client. */
+    const throughApi = (needs: string, check: (api: KubeApi) => Promise<unknown>): Promise<unknown> =>
+        clients.api ? check(clients.api) : Promise.reject(new Error(`no Kubernetes API client to ${needs}`));
+    const runs: Promise<void>[] = plan.endpoints.map((c) =>
+        record(
+            verifyEndpoint(c, clients, options),
+            `${c.name}: ${describeTarget(c.target)} answers 200${c.expectText ? ` with "${c.expectText}"` : ""}`,
         ),
     );
     const pods = plan.pods;
     if (pods) {
         runs.push(
-            (clients.api
-                ? verifyPods(clients.api, pods, options)
-                : Promise.reject(new Error("no Kubernetes API client to list the Bookinfo pods"))
-            ).then(
-                () =>
-                    void passed.push(
-                        `Bookinfo: ${pods.workloads.length} workloads run ${pods.mode === "sidecar" ? "with istio-proxy" : "in the ambient data plane"}`,
-                    ),
-                (e: Error) => void failed.push(e.message),
+            record(
+                throughApi("list the Bookinfo pods", (api) => verifyPods(api, pods, options)),
+                `Bookinfo: ${pods.workloads.length} workloads run ${pods.mode === "sidecar" ? "with istio-proxy" : "in the ambient data plane"}`,
             ),
         );
     }
     const proxies = plan.proxies;
     if (proxies) {
         runs.push(
-            (clients.api
-                ? verifyProxies(clients.api, proxies, options)
-                : Promise.reject(new Error("no Kubernetes API client to list the pods' proxies"))
-            ).then(
-                () => void passed.push(`every proxy in ${proxies.namespaces.join(", ")} runs revision ${proxies.revision}`),
-                (e: Error) => void failed.push(e.message),
+            record(
+                throughApi("list the pods' proxies", (api) => verifyProxies(api, proxies, options)),
+                `every proxy in ${proxies.namespaces.join(", ")} runs revision ${proxies.revision}`,
             ),
         );
     }
